@@ -1,0 +1,209 @@
+//! Command-line conventions shared by every binary in `steps/`.
+//!
+//! Every server takes an optional first argument `HOST:PORT` (default `127.0.0.1:50007`), and every
+//! client takes its server's `HOST:PORT` the same way. Step binaries that wait for a peer also
+//! accept `--with-client`: they then drive their own client, so the whole step runs in one terminal
+//! (the tests and the book's transcripts use it).
+//!
+//! We parse by hand instead of pulling in an argument-parsing crate: there are two arguments, and a
+//! student can read all of this file in a minute.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use anyhow::{bail, Context};
+
+/// The seed tutorial's port: `myPort = 50007`.
+pub const DEFAULT_PORT: u16 = 50007;
+
+/// Where our servers listen unless told otherwise: this machine only.
+///
+/// The seed binds `''` (INADDR_ANY, every interface): any computer on your network could connect.
+/// We bind 127.0.0.1 (loopback) so that a lesson never opens a port to the world by accident;
+/// pass `0.0.0.0:50007` to choose "every interface" explicitly.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50007";
+
+/// The flag that makes a step binary start its own client, so it completes in one terminal.
+pub const WITH_CLIENT: &str = "--with-client";
+
+/// What a step binary was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    /// The `HOST:PORT` to bind (servers) or connect to (clients), exactly as typed.
+    pub host_port: String,
+    /// `--with-client` was given: drive our own client instead of waiting for one.
+    pub with_client: bool,
+    /// Any other arguments, in order (e.g. a message for a client).
+    pub rest: Vec<String>,
+}
+
+impl Args {
+    /// Reads `std::env::args()`: `[HOST:PORT] [--with-client] [more...]`.
+    pub fn from_env() -> anyhow::Result<Args> {
+        Args::parse(std::env::args().skip(1))
+    }
+
+    /// Parses arguments (without the program name). The first argument that is not a flag is
+    /// `HOST:PORT`; without one we use [`DEFAULT_ADDR`].
+    pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Args> {
+        let mut host_port = None;
+        let mut with_client = false;
+        let mut rest = Vec::new();
+        for arg in args {
+            if arg == WITH_CLIENT {
+                with_client = true;
+            } else if arg == "-h" || arg == "--help" {
+                bail!(
+                    "usage: [HOST:PORT] [{WITH_CLIENT}]\n\
+                     HOST:PORT defaults to {DEFAULT_ADDR}; use port 0 to let the OS choose a free port.\n\
+                     {WITH_CLIENT} makes a server step start its own client, so it runs in one terminal."
+                );
+            } else if arg.starts_with("--") {
+                bail!("unknown option `{arg}`: the options are `{WITH_CLIENT}` and `--help`");
+            } else if host_port.is_none() {
+                host_port = Some(arg);
+            } else {
+                rest.push(arg);
+            }
+        }
+        Ok(Args {
+            host_port: host_port.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+            with_client,
+            rest,
+        })
+    }
+
+    /// The first address `HOST:PORT` resolves to (see [`resolve`]).
+    pub fn addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(resolve(&self.host_port)?[0])
+    }
+}
+
+/// Turns `HOST:PORT` into socket addresses, with an error a newcomer can act on.
+///
+/// `HOST` is an IPv4 address (`127.0.0.1`), an IPv6 address in brackets (`[::1]`) or a name
+/// (`localhost`), which the system resolver looks up (`getaddrinfo(3)`) before any socket exists.
+/// A name may resolve to several addresses (`localhost` is often both `::1` and `127.0.0.1`); we
+/// return them all, in the resolver's order.
+pub fn resolve(host_port: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    let Some((host, port)) = host_port.rsplit_once(':') else {
+        bail!(
+            "`{host_port}` is not HOST:PORT: write the host, a colon and the port, \
+             e.g. `127.0.0.1:50007` (or `127.0.0.1:0` to let the OS choose the port)"
+        );
+    };
+    let port: u32 = port.parse().with_context(|| {
+        format!("`{port}` in `{host_port}` is not a port number: a port is a whole number from 0 to 65535")
+    })?;
+    if port > u16::MAX as u32 {
+        bail!(
+            "port {port} in `{host_port}` is too large: ports are 16-bit numbers, from 0 to 65535 \
+             (0 lets the OS choose a free one)"
+        );
+    }
+    if host.is_empty() {
+        bail!(
+            "`{host_port}` has no host: the seed's `''` means every interface; write it out as \
+             `0.0.0.0:{port}` if that is what you want, or `127.0.0.1:{port}` for this machine only"
+        );
+    }
+    // `(host, port)` is the same pair the Python tutorial passes to `bind((host, port))`.
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = (host, port as u16)
+        .to_socket_addrs()
+        .with_context(|| {
+            format!(
+                "could not resolve the host `{host}`: check its spelling, or use an IP address \
+                 such as 127.0.0.1"
+            )
+        })?
+        .collect();
+    if addrs.is_empty() {
+        bail!("the host `{host}` has no addresses: use an IP address such as 127.0.0.1");
+    }
+    Ok(addrs)
+}
+
+/// Runs a binary's real `main` and turns an error into one clear message and exit status 1.
+///
+/// We never let an error escape as a panic or as Rust's default `Error: Os { code: 98, .. }`
+/// debug print: the reader sees what happened, why, and what to do next. A `todo!()` left in a
+/// classroom exercise is reported as "exercise N.M is not done yet" instead of a panic trace.
+pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if let Some(task) = message.strip_prefix("not yet implemented: ") {
+            eprintln!("exercise {task}");
+            eprintln!("This exercise is not done yet: write its code where the todo!() is, then run `cargo test`.");
+        } else {
+            eprintln!("bug: this program panicked: {info}");
+        }
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(try_main));
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            std::process::exit(1);
+        }
+        Err(_) => std::process::exit(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> anyhow::Result<Args> {
+        Args::parse(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults_to_loopback_on_the_seed_port() {
+        let parsed = args(&[]).unwrap();
+        assert_eq!(parsed.host_port, "127.0.0.1:50007");
+        assert!(!parsed.with_client);
+        assert_eq!(parsed.addr().unwrap(), "127.0.0.1:50007".parse().unwrap());
+    }
+
+    #[test]
+    fn reads_host_port_and_flag_in_any_order() {
+        let parsed = args(&["--with-client", "127.0.0.1:0", "hello"]).unwrap();
+        assert_eq!(parsed.host_port, "127.0.0.1:0");
+        assert!(parsed.with_client);
+        assert_eq!(parsed.rest, vec!["hello".to_string()]);
+    }
+
+    #[test]
+    fn ipv6_in_brackets() {
+        assert_eq!(resolve("[::1]:80").unwrap()[0], "[::1]:80".parse().unwrap());
+    }
+
+    #[test]
+    fn bad_input_says_what_to_do() {
+        let no_colon = resolve("localhost").unwrap_err().to_string();
+        assert!(no_colon.contains("is not HOST:PORT"), "{no_colon}");
+        let too_big = resolve("127.0.0.1:70000").unwrap_err().to_string();
+        assert!(too_big.contains("from 0 to 65535"), "{too_big}");
+        let not_number = resolve("127.0.0.1:http").unwrap_err().to_string();
+        assert!(not_number.contains("not a port number"), "{not_number}");
+        let unknown = args(&["--nope"]).unwrap_err().to_string();
+        assert!(unknown.contains("unknown option"), "{unknown}");
+        let empty_host = resolve(":50007").unwrap_err().to_string();
+        assert!(empty_host.contains("0.0.0.0:50007"), "{empty_host}");
+    }
+
+    #[test]
+    fn unresolvable_host_is_a_resolver_error() {
+        // `.invalid` is reserved (RFC 2606): it never resolves, with or without a network.
+        let error = resolve("no-such-host.invalid:80").unwrap_err().to_string();
+        assert!(error.contains("could not resolve the host"), "{error}");
+    }
+}

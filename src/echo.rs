@@ -1,0 +1,92 @@
+//! The seed tutorial's demo: an echo server on port 50007 and its client.
+//!
+//! The server accepts one client at a time, forever. For each `recv(1024)` it sends back
+//! `|From Server| ` followed by the bytes it received, until the client closes. The client sends
+//! `Hello network world` and prints what comes back. Both speak exactly the seed's protocol, so
+//! they work with the Python programs of the tutorial, or with `nc`.
+//!
+//! One thing to watch: the prefix is added once per `recv`, not once per message. A 3000-byte
+//! message comes back as three or more prefixed pieces: TCP delivers a stream of bytes, and the
+//! server never knows where one of the client's "messages" ended.
+
+use std::io;
+use std::net::SocketAddr;
+
+use socket2::Socket;
+
+use crate::step4_accept::accept;
+use crate::step5_process::{recv, send_all, RECV_SIZE};
+
+/// What the seed's server puts in front of every piece it echoes: `'|From Server| ' + data`.
+pub const PREFIX: &[u8] = b"|From Server| ";
+
+// ANCHOR: reply
+/// The reply to one received piece: the prefix, then the piece.
+pub fn reply_to(piece: &[u8]) -> Vec<u8> {
+    [PREFIX, piece].concat()
+}
+// ANCHOR_END: reply
+
+// ANCHOR: serve_connection
+/// Serves one client as the seed does: `recv(1024)`; if nothing came, the client closed, stop;
+/// otherwise send the prefixed piece back. Returns how many bytes were received.
+pub fn serve_connection(connection: &Socket) -> io::Result<u64> {
+    let mut total = 0;
+    loop {
+        let piece = recv(connection, RECV_SIZE)?;
+        if piece.is_empty() {
+            return Ok(total);
+        }
+        total += piece.len() as u64;
+        // The seed calls `send`, which may send only part of the reply; we send all of it.
+        send_all(connection, &reply_to(&piece))?;
+    }
+}
+// ANCHOR_END: serve_connection
+
+/// What happened to one client of [`serve_forever`], for the server's log.
+pub enum Event {
+    /// `accept` returned a client (the seed prints `Server connected by (host, port)`).
+    Connected(SocketAddr),
+    /// The client closed its side; we echoed this many bytes and closed ours.
+    Finished(SocketAddr, u64),
+    /// The connection failed (e.g. the client reset it); the server goes on with the next client.
+    Failed(SocketAddr, io::Error),
+    /// `accept` itself failed (e.g. too many open files); the server goes on.
+    AcceptFailed(io::Error),
+}
+
+// ANCHOR: serve_forever
+/// The seed's server loop: accept a client, serve it until it closes, close, repeat. One client
+/// at a time: while one is served, the next ones wait in the accept queue.
+///
+/// `clients` limits how many clients to serve before returning (`None`: forever, as the seed).
+/// A failure with one client is reported to `log` and does not stop the server.
+pub fn serve_forever(listener: &Socket, clients: Option<usize>, mut log: impl FnMut(Event)) {
+    let mut served = 0;
+    while clients.map_or(true, |limit| served < limit) {
+        let (connection, peer) = match accept(listener) {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                log(Event::AcceptFailed(error));
+                // We wait a moment so that a persistent failure (EMFILE) does not spin the CPU.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                continue;
+            }
+        };
+        log(Event::Connected(peer));
+        match serve_connection(&connection) {
+            Ok(bytes) => log(Event::Finished(peer, bytes)),
+            Err(error) => log(Event::Failed(peer, error)),
+        }
+        // `connection` is dropped here: close(2), and the client reads EOF.
+        served += 1;
+    }
+}
+// ANCHOR_END: serve_forever
+
+/// Shows received bytes the way the seed's Python 2 client does with `repr(data)`: in single
+/// quotes, with non-printable bytes escaped.
+pub fn python_repr(bytes: &[u8]) -> String {
+    format!("'{}'", bytes.escape_ascii())
+}

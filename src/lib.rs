@@ -1,0 +1,43 @@
+//! # socket-steps: socket programming, one system call at a time
+//!
+//! This crate teaches sockets by following a short Python tutorial step by step, in Rust. Each
+//! step is a module here (the code to learn), a program in `steps/` (run it and watch what the
+//! kernel does), a test file in `tests/` (proof, and the grader of the classroom exercises) and a
+//! chapter of the book in `book/`.
+//!
+//! ## Layout
+//!
+//! | module | the call | run it | its tests | chapter |
+//! |---|---|---|---|---|
+//! | [`step1_create`] | `socket(2)` | `cargo run --bin step1_create` | `tests/step1_create.rs` | 1. Create |
+//! | [`step2_bind`] | `bind(2)` | `cargo run --bin step2_bind` | `tests/step2_bind.rs` | 2. Bind |
+//! | [`step3_listen`] | `listen(2)` | `cargo run --bin step3_listen` | `tests/step3_listen.rs` | 3. Listen |
+//! | [`step4_accept`] | `accept(2)` | `cargo run --bin step4_accept` | `tests/step4_accept.rs` | 4. Accept |
+//! | [`step5_process`] | `send(2)`, `recv(2)` | `cargo run --bin step5_process` | `tests/step5_process.rs` | 5. Process |
+//! | [`step6_close`] | `close(2)`, `shutdown(2)` | `cargo run --bin step6_close` | `tests/step6_close.rs` | 6. Close |
+//! | [`client`] | `connect(2)` | `cargo run --bin client` | `tests/client.rs` | 7. The client |
+//! | [`echo`] | the seed's demo | `cargo run --bin echo_server`, `echo_client` | `tests/echo.rs` | 8. The echo demo |
+//!
+//! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
+//! binary), [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
+//! kernel's TCP table, `/proc/net/tcp`, to show each socket's state; Linux only).
+//!
+//! Where teaching won over realism: every step calls the system call on its own through
+//! [`socket2`], where a real program would write `TcpListener::bind` and let std do socket + bind
+//! + listen at once. Each module shows that std spelling beside the separate calls.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod step1_create;
+pub mod step2_bind;
+pub mod step3_listen;
+pub mod step4_accept;
+pub mod step5_process;
+pub mod step6_close;
+
+pub mod client;
+pub mod echo;
+
+pub mod advice;
+pub mod cli;
+pub mod proc_net;

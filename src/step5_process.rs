@@ -1,0 +1,69 @@
+//! Step 5, process: `send(2)` and `recv(2)` move bytes over the connection.
+//!
+//! The tutorial: `send` "returns the number of characters sent"; `recv(n)` blocks, returns at
+//! most `n`, and whatever it does not take "stays buffered for the next `recv`". Right in outline;
+//! the details that matter:
+//! - `send` counts *bytes*, not characters ("你好" is 6 bytes in UTF-8), and may send fewer than
+//!   you gave it when the kernel's send buffer is full: loop until all is sent ([`send_all`], or
+//!   std's `write_all`).
+//! - TCP is a byte stream with no message boundaries: two sends may arrive in one `recv`, one send
+//!   in several. What `recv(n)` leaves stays buffered in the kernel (the tutorial is right here for
+//!   TCP; for UDP it is wrong: see the datagram chapter).
+//! - `recv` returning 0 bytes means the peer closed its side: end of file.
+//!
+//! std spelling: `TcpStream` implements `Read` and `Write`: `stream.read(&mut buf)`,
+//! `stream.write(data)`, `stream.write_all(data)`.
+
+use std::io::{self, Read};
+
+use socket2::Socket;
+
+/// The seed's buffer size: `connection.recv(1024)`.
+pub const RECV_SIZE: usize = 1024;
+
+// ANCHOR: recv
+/// Receives at most `max` bytes: whatever the kernel has buffered for us, up to `max`, waiting
+/// until at least one byte (or the end of the stream) is there. An empty result means the peer
+/// closed its sending side (end of file).
+///
+/// This function directly corresponds to the `recv(2)` system call (through socket2's
+/// `Read for &Socket`, which lets us pass an ordinary `[u8]` buffer without `unsafe`).
+pub fn recv(connection: &Socket, max: usize) -> io::Result<Vec<u8>> {
+    // EXERCISE 5.1: receive at most `max` bytes and return exactly the bytes received
+    // HINT: make a buffer `vec![0; max]`, call `(&*connection).read(&mut buffer)` (from `std::io::Read`), then `truncate` it to the count it returns.
+    let mut buffer = vec![0; max];
+    let received = (&*connection).read(&mut buffer)?;
+    buffer.truncate(received);
+    Ok(buffer)
+    // END EXERCISE 5.1
+}
+// ANCHOR_END: recv
+
+// ANCHOR: send
+/// Sends as much of `data` as the kernel's send buffer takes now and returns how many bytes that
+/// was: possibly fewer than `data.len()`.
+///
+/// This function directly corresponds to the `send(2)` system call.
+pub fn send(connection: &Socket, data: &[u8]) -> io::Result<usize> {
+    connection.send(data)
+}
+// ANCHOR_END: send
+
+// ANCHOR: send_all
+/// Sends all of `data`, calling `send(2)` as many times as it takes. This is what Python's
+/// `sendall` and Rust's `write_all` do; the tutorial's `send` alone may stop part way.
+pub fn send_all(connection: &Socket, data: &[u8]) -> io::Result<()> {
+    // EXERCISE 5.2: call `send` until every byte of `data` is sent; a `send` may take only part of it
+    // HINT: keep the unsent part in a slice: `while !rest.is_empty() { let n = send(connection, rest)?; rest = &rest[n..]; }` (treat n == 0 as an error: `io::ErrorKind::WriteZero`).
+    let mut rest = data;
+    while !rest.is_empty() {
+        let sent = send(connection, rest)?;
+        if sent == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        rest = &rest[sent..];
+    }
+    Ok(())
+    // END EXERCISE 5.2
+}
+// ANCHOR_END: send_all

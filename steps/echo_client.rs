@@ -1,0 +1,6 @@
+//! `echo_client`: not written yet.
+
+fn main() {
+    eprintln!("echo_client is not written yet");
+    std::process::exit(1);
+}

@@ -1,0 +1,6 @@
+//! `echo_server`: not written yet.
+
+fn main() {
+    eprintln!("echo_server is not written yet");
+    std::process::exit(1);
+}

@@ -1,0 +1,6 @@
+//! `unix_echo_server`: not written yet.
+
+fn main() {
+    eprintln!("unix_echo_server is not written yet");
+    std::process::exit(1);
+}
