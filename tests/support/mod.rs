@@ -1,0 +1,146 @@
+//! Helpers shared by the integration tests: run a step binary with a time limit, start a server
+//! binary on port 0 and learn its address, and connect with timeouts everywhere.
+//!
+//! Every wait here has a deadline, so a bug makes a test fail with a message instead of hanging.
+#![allow(dead_code)] // Each test file uses only some of these helpers.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// The longest any single binary run or wait may take in a test.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// Runs `exe` with `args` and stdin closed, kills it if it is still running after [`LIMIT`],
+/// and returns its output.
+pub fn run(exe: &str, args: &[&str]) -> Output {
+    let child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {exe}: {e}"));
+    wait_with_limit(child, exe)
+}
+
+/// Waits for `child` to exit, killing it after [`LIMIT`].
+pub fn wait_with_limit(child: Child, what: &str) -> Output {
+    let id = child.id();
+    let (done, finished) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(LIMIT) {
+        Ok(output) => output.expect("collect output"),
+        Err(_) => {
+            // The child is stuck: kill it so the test process does not leave it behind.
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            panic!("{what} did not finish within {LIMIT:?}");
+        }
+    }
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts that the run succeeded, showing both streams if not.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// Asserts that the run failed with exit status 1 and one clear message (no panic).
+pub fn assert_clean_failure(output: &Output) -> String {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "stdout:\n{}\nstderr:\n{err}", stdout(output));
+    assert!(!err.contains("panicked"), "a panic instead of a message:\n{err}");
+    assert!(err.starts_with("error: "), "expected `error: ...`, got:\n{err}");
+    err
+}
+
+/// A server binary running in the background; killed when dropped.
+pub struct Server {
+    /// The process.
+    pub child: Child,
+    /// Where it listens, as it announced on its standard output.
+    pub addr: SocketAddr,
+    /// Its standard output lines after the announcement, as they come.
+    pub lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a server binary (e.g. on `127.0.0.1:0`) and waits, at most [`LIMIT`], for the line
+/// where it says `listening on ADDR`.
+pub fn start_server(exe: &str, args: &[&str]) -> Server {
+    let mut child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {exe}: {e}"));
+    let out = child.stdout.take().expect("piped stdout");
+    let (send, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut server = Server {
+        child,
+        addr: "0.0.0.0:0".parse().unwrap(),
+        lines,
+    };
+    server.addr = wait_for_line(&server.lines, "listening on ")
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.trim_end_matches([',', '.', ':']).parse().ok())
+        .unwrap_or_else(|| panic!("{exe} did not say where it listens"));
+    server
+}
+
+/// Waits at most [`LIMIT`] for a line containing `needle`, and returns it.
+pub fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => continue,
+            Err(_) => panic!("no line containing {needle:?} within {LIMIT:?}"),
+        }
+    }
+}
+
+/// Connects with a timeout, and sets read and write timeouts on the stream.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, LIMIT).expect("connect");
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream.set_write_timeout(Some(LIMIT)).unwrap();
+    stream
+}
