@@ -244,7 +244,7 @@ pub fn wait_for(
     let deadline = std::time::Instant::now() + limit;
     loop {
         let entry = state_of(local, remote);
-        let settled = entry.as_ref().map_or(false, &ready);
+        let settled = entry.as_ref().is_some_and(&ready);
         if entry.is_none() && !cfg!(target_os = "linux") {
             return None;
         }
