@@ -162,3 +162,24 @@ fn the_binary_shows_recv_taking_a_long_message_in_pieces() {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
 }
+
+#[test]
+fn the_binary_serves_a_client_from_another_terminal_like_the_seed() {
+    let mut server = support::start_server(STEP5, &["127.0.0.1:0"]);
+    let client = support::run(env!("CARGO_BIN_EXE_client"), &[&server.addr.to_string()]);
+    support::assert_success(&client);
+    let text = support::stdout(&client);
+    assert!(
+        text.contains("recv(fd 3, 1024) -> '|From Server| Hello network world'"),
+        "{text}"
+    );
+    support::wait_for_line(
+        &server.lines,
+        "recv(fd 4, 1024) -> 19 bytes: 'Hello network world'",
+    );
+    support::wait_for_line(&server.lines, "recv(fd 4, 1024) -> 0 bytes");
+    assert!(
+        server.wait_for_exit(),
+        "step5_process should end after its client"
+    );
+}

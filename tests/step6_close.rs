@@ -107,3 +107,22 @@ fn the_binary_shows_end_of_file_and_the_restart() {
         );
     }
 }
+
+#[test]
+fn the_binary_serves_a_client_from_another_terminal_and_closes_first() {
+    let mut server = support::start_server(STEP6, &["127.0.0.1:0"]);
+    let client = support::run(env!("CARGO_BIN_EXE_client"), &[&server.addr.to_string()]);
+    support::assert_success(&client);
+    assert!(support::stdout(&client).contains("'|From Server| Hello network world'"));
+    support::wait_for_line(
+        &server.lines,
+        "server: close(fd 4) -> the kernel sends a FIN",
+    );
+    if cfg!(target_os = "linux") {
+        support::wait_for_line(&server.lines, "TIME_WAIT");
+    }
+    assert!(
+        server.wait_for_exit(),
+        "step6_close should end after its client"
+    );
+}
