@@ -203,7 +203,10 @@ fn code_blocks(text: &str) -> Vec<CodeBlock> {
             }
             Some((fence, info, start, body)) => {
                 let c = fence.chars().next().unwrap();
-                if indent <= 3 && fence_len(c) >= fence.len() && trimmed.trim_matches(c).trim().is_empty() {
+                if indent <= 3
+                    && fence_len(c) >= fence.len()
+                    && trimmed.trim_matches(c).trim().is_empty()
+                {
                     blocks.push(CodeBlock {
                         info: std::mem::take(info),
                         body: body.join("\n"),
@@ -300,7 +303,11 @@ fn heading_ids(text: &str) -> Vec<String> {
         let content = rest.trim().trim_end_matches('#').trim();
         let id = normalize_id(&heading_text(content));
         let count = counts.entry(id.clone()).or_insert(0);
-        ids.push(if *count == 0 { id.clone() } else { format!("{id}-{count}") });
+        ids.push(if *count == 0 {
+            id.clone()
+        } else {
+            format!("{id}-{count}")
+        });
         *count += 1;
     }
     ids
@@ -437,7 +444,9 @@ fn check_includes(files: &dyn Files, path: &Path, text: &str, problems: &mut Vec
             None => {}
             Some(selector)
                 if selector.is_empty()
-                    || selector.split(':').all(|p| p.is_empty() || p.parse::<usize>().is_ok()) =>
+                    || selector
+                        .split(':')
+                        .all(|p| p.is_empty() || p.parse::<usize>().is_ok()) =>
             {
                 problems.push(format!(
                     "{at}: a line range; use an `// ANCHOR: name` region instead (line ranges \
@@ -454,7 +463,10 @@ fn check_includes(files: &dyn Files, path: &Path, text: &str, problems: &mut Vec
                         anchors(&body, "ANCHOR:")
                     ));
                 } else if !anchors(&body, "ANCHOR_END:").contains(anchor) {
-                    problems.push(format!("{at}: {} has no `ANCHOR_END: {anchor}`", target.display()));
+                    problems.push(format!(
+                        "{at}: {} has no `ANCHOR_END: {anchor}`",
+                        target.display()
+                    ));
                 } else if anchored_region(&body, anchor).trim().is_empty() {
                     problems.push(format!("{at}: the region `{anchor}` is empty"));
                 }
@@ -477,13 +489,20 @@ fn is_include_line(line: &str) -> bool {
 /// Applies the rule for Rust code blocks (see the top of this file) to the raw text of a page.
 fn check_code_blocks(path: &Path, text: &str, problems: &mut Vec<String>) {
     for block in code_blocks(text) {
-        let mut words = block.info.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty());
+        let mut words = block
+            .info
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty());
         if words.next() != Some("rust") {
             continue;
         }
         let attrs: BTreeSet<&str> = words.collect();
         let at = format!("{}:{}: ```{}", path.display(), block.line, block.info);
-        let lines: Vec<&str> = block.body.lines().filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> = block
+            .body
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
         let included = lines.iter().filter(|l| is_include_line(l)).count();
         if lines.is_empty() {
             problems.push(format!("{at}: an empty Rust block"));
@@ -495,7 +514,9 @@ fn check_code_blocks(path: &Path, text: &str, problems: &mut Vec<String>) {
                 ));
             }
         } else if included > 0 || block.body.contains("{{#") {
-            problems.push(format!("{at}: mixes included and pasted lines; include whole regions"));
+            problems.push(format!(
+                "{at}: mixes included and pasted lines; include whole regions"
+            ));
         } else if attrs.contains("no_run") {
             if !block.body.contains("fn main") || block.body.contains("socket_steps") {
                 problems.push(format!(
@@ -563,7 +584,11 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
                 Some((file, anchor)) => (file, Some(anchor)),
                 None => (target.as_str(), None),
             };
-            let page = if file.is_empty() { path.clone() } else { normalise(&dir.join(file)) };
+            let page = if file.is_empty() {
+                path.clone()
+            } else {
+                normalise(&dir.join(file))
+            };
             if file.ends_with(".md") || file.is_empty() {
                 let Some(page_ids) = ids.get(&page) else {
                     problems.push(format!(
@@ -583,7 +608,10 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
                     }
                 }
             } else if files.read(&page).is_none() {
-                problems.push(format!("{}: link or image {target}: no such file", path.display()));
+                problems.push(format!(
+                    "{}: link or image {target}: no such file",
+                    path.display()
+                ));
             }
         }
     }
@@ -591,7 +619,11 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
     // Every page in src/ is reachable: listed in SUMMARY.md or included by a page.
     for file in files.list(src) {
         let is_md = file.extension().is_some_and(|e| e == "md");
-        if is_md && file != summary_path && !pages.contains_key(&file) && !included_files.contains(&file) {
+        if is_md
+            && file != summary_path
+            && !pages.contains_key(&file)
+            && !included_files.contains(&file)
+        {
             problems.push(format!(
                 "{} is neither listed in SUMMARY.md nor included by a page",
                 file.display()
@@ -642,7 +674,9 @@ fn every_svg_is_well_formed_enough_to_display() {
             count += 1;
             let text = Disk.read(&file).unwrap();
             assert!(
-                text.contains("<svg") && text.contains("viewBox") && text.trim_end().ends_with("</svg>"),
+                text.contains("<svg")
+                    && text.contains("viewBox")
+                    && text.trim_end().ends_with("</svg>"),
                 "{} is not a complete SVG with a viewBox",
                 file.display()
             );
@@ -662,12 +696,21 @@ impl Files for Sample {
     }
 
     fn list(&self, dir: &Path) -> Vec<PathBuf> {
-        self.0.keys().filter(|p| p.starts_with(dir)).cloned().collect()
+        self.0
+            .keys()
+            .filter(|p| p.starts_with(dir))
+            .cloned()
+            .collect()
     }
 }
 
 fn sample(files: &[(&str, &str)]) -> Sample {
-    Sample(files.iter().map(|(p, t)| (normalise(Path::new(p)), t.to_string())).collect())
+    Sample(
+        files
+            .iter()
+            .map(|(p, t)| (normalise(Path::new(p)), t.to_string()))
+            .collect(),
+    )
 }
 
 const GOOD_CODE: &str = "// ANCHOR: greet\npub fn greet() {}\n// ANCHOR_END: greet\n// ANCHOR: empty\n// ANCHOR_END: empty\n// ANCHOR: open\n";
@@ -704,7 +747,12 @@ fn checker_accepts_a_good_book() {
 #[test]
 fn checker_finds_every_kind_of_problem_in_a_bad_book() {
     let mut files = good_book();
-    files.retain(|(p, _)| !matches!(*p, "book/src/SUMMARY.md" | "book/src/one.md" | "book/src/ex/one.md"));
+    files.retain(|(p, _)| {
+        !matches!(
+            *p,
+            "book/src/SUMMARY.md" | "book/src/one.md" | "book/src/ex/one.md"
+        )
+    });
     files.push((
         "book/src/SUMMARY.md",
         "# Summary\n\n[Intro](intro.md)\n- [One](one.md)\n- [Gone](gone.md)\n",
@@ -748,9 +796,16 @@ fn checker_finds_every_kind_of_problem_in_a_bad_book() {
         "no such file book/src/ex/missing.md",
     ];
     for needle in expect {
-        assert!(text.contains(needle), "the checker missed {needle:?}; it found:\n{text}");
+        assert!(
+            text.contains(needle),
+            "the checker missed {needle:?}; it found:\n{text}"
+        );
     }
-    assert_eq!(problems.len(), expect.len(), "unexpected extra problems:\n{text}");
+    assert_eq!(
+        problems.len(),
+        expect.len(),
+        "unexpected extra problems:\n{text}"
+    );
 }
 
 #[test]
