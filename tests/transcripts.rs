@@ -329,30 +329,11 @@ fn step1_create() {
     // reader sees as an ordinary user (the raw socket is refused), so when this test runs as
     // root we run the program as user `nobody`.
     let bin = exe("step1_create");
-    let mut command = Command::new(bin);
-    if is_root() {
-        use std::os::unix::process::CommandExt;
-        command.uid(65534).gid(65534);
-    }
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    let child = support::unprivileged(bin)
         .spawn()
         .unwrap_or_else(|e| panic!("could not start {bin} (as nobody if root): {e}"));
     let output = support::wait_with_limit(child, bin);
-    check(&[Transcript::new(
-        "step1_create",
-        "step1_create",
-        &[],
-        &output,
-    )]);
-}
-
-fn is_root() -> bool {
-    // `id -u` avoids `unsafe { libc::geteuid() }` and a dependency for one number.
-    let out = Command::new("id").arg("-u").output().expect("run `id -u`");
-    String::from_utf8_lossy(&out.stdout).trim() == "0"
+    check(&[Transcript::new("step1_create", "step1_create", &[], &output)]);
 }
 
 #[test]
