@@ -70,15 +70,16 @@ fn the_binary_narrates_each_call() {
     let output = support::run(STEP1, &[]);
     support::assert_success(&output);
     let text = support::stdout(&output);
-    for line in [
-        "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) -> fd ",
-        "socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP) -> fd ",
-        "socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) -> fd ",
-        "socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) -> ",
-        "Next: give a socket an address: cargo run --bin step2_bind",
-    ] {
-        assert!(text.contains(line), "missing {line:?} in:\n{text}");
-    }
+    support::assert_contains_all(
+        &text,
+        &[
+            "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) -> fd ",
+            "socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP) -> fd ",
+            "socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) -> fd ",
+            "socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) -> ",
+            "Next: give a socket an address: cargo run --bin step2_bind",
+        ],
+    );
 }
 
 /// Without privilege, a raw socket is refused with EPERM, and the program explains it instead of

@@ -223,3 +223,25 @@ pub fn unprivileged(exe: &str) -> Command {
     }
     command
 }
+
+/// Asserts that `text` contains each of `lines`, naming the first one missing.
+pub fn assert_contains_all(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
+
+/// A connected TCP pair on loopback, made with the crate's own steps: (client, server side,
+/// server address, client address). Both sockets have read and write timeouts.
+pub fn socket_pair() -> (socket2::Socket, socket2::Socket, SocketAddr, SocketAddr) {
+    use socket_steps::{client, step2_bind, step3_listen, step4_accept};
+    let listener = step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    let addr = step2_bind::local_addr(&listener).unwrap();
+    let client = client::connect(addr, LIMIT).unwrap();
+    let (server, peer) = step4_accept::accept(&listener).unwrap();
+    for socket in [&client, &server] {
+        socket.set_read_timeout(Some(LIMIT)).unwrap();
+        socket.set_write_timeout(Some(LIMIT)).unwrap();
+    }
+    (client, server, addr, peer)
+}
