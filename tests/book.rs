@@ -5,6 +5,7 @@
 //! - an `{{#include}}` or `{{#rustdoc_include}}` names a file that does not exist, or an
 //!   `ANCHOR` region that the file does not have, or uses a line range (`file.rs:10:20`): line
 //!   ranges break silently when code moves, anchors move with it;
+//! - an SVG diagram or a transcript in `book/src/` is not shown by any page;
 //! - a link between pages (`page.md`, `page.md#heading`, `#heading`) or an image points at a page,
 //!   heading or file that does not exist (heading ids are computed the way mdBook computes them);
 //! - a Rust code block is neither included from a compiled file nor explicitly marked.
@@ -616,6 +617,24 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
         }
     }
 
+    // Every image and transcript in src/ is shown somewhere: a file nobody shows is stale.
+    let mut used: BTreeSet<PathBuf> = included_files.clone();
+    for (path, text) in &expanded {
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for target in link_targets(text) {
+            if !is_external(&target) {
+                let file = target.split('#').next().unwrap_or("");
+                used.insert(normalise(&dir.join(file)));
+            }
+        }
+    }
+    for file in files.list(src) {
+        let shown = file.extension().is_some_and(|e| e == "svg" || e == "txt");
+        if shown && !used.contains(&file) {
+            problems.push(format!("{} is not shown by any page", file.display()));
+        }
+    }
+
     // Every page in src/ is reachable: listed in SUMMARY.md or included by a page.
     for file in files.list(src) {
         let is_md = file.extension().is_some_and(|e| e == "md");
@@ -758,6 +777,7 @@ fn checker_finds_every_kind_of_problem_in_a_bad_book() {
         "# Summary\n\n[Intro](intro.md)\n- [One](one.md)\n- [Gone](gone.md)\n",
     ));
     files.push(("book/src/orphan.md", "# Orphan\n"));
+    files.push(("book/src/transcripts/stale.txt", "$ cargo run\n"));
     files.push((
         "book/src/one.md",
         "# One\n\n\
@@ -778,6 +798,7 @@ fn checker_finds_every_kind_of_problem_in_a_bad_book() {
     let expect = [
         "SUMMARY.md lists gone.md, which does not exist",
         "orphan.md is neither listed in SUMMARY.md nor included by a page",
+        "transcripts/stale.txt is not shown by any page",
         "has no `ANCHOR: nosuch`",
         "no such file src/missing.rs",
         "a line range; use an `// ANCHOR: name` region",

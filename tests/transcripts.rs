@@ -219,6 +219,11 @@ fn check(session: &[Transcript]) {
     let mut names = Names::default();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/transcripts");
     for transcript in session {
+        assert!(
+            CHECKED.contains(&transcript.name),
+            "add {:?} to CHECKED",
+            transcript.name
+        );
         let actual = transcript.render(&mut names);
         let path = dir.join(format!("{}.txt", transcript.name));
         if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
@@ -400,6 +405,40 @@ fn echo_demo_server_and_client() {
         server,
         Transcript::new("echo_client", "echo_client", &args, &client),
     ]);
+}
+
+/// Every transcript this file checks. A file in `book/src/transcripts/` that is not here would
+/// never be checked again, and would silently go stale.
+const CHECKED: &[&str] = &[
+    "step1_create",
+    "step2_bind",
+    "step3_listen",
+    "step4_accept",
+    "step5_process",
+    "step6_close",
+    "client",
+    "echo_server",
+    "echo_client",
+];
+
+#[test]
+fn every_transcript_file_is_checked_by_a_test() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/transcripts");
+    for entry in std::fs::read_dir(&dir).expect("book/src/transcripts") {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        assert!(
+            CHECKED.contains(&name.as_str()),
+            "{} is not checked by tests/transcripts.rs: add a test that makes it, or delete it",
+            path.display()
+        );
+    }
+    for name in CHECKED {
+        assert!(
+            dir.join(format!("{name}.txt")).exists() || std::env::var_os("UPDATE_TRANSCRIPTS").is_some(),
+            "the transcript {name}.txt is missing: UPDATE_TRANSCRIPTS=1 cargo test --test transcripts"
+        );
+    }
 }
 
 // ---- The normaliser's own tests -----------------------------------------------------------------
