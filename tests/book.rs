@@ -686,6 +686,51 @@ fn the_listen_chapter_is_where_backlog_is_explained() {
 }
 
 #[test]
+fn every_step_chapter_shows_its_code_transcript_diagram_and_exercises() {
+    let src = book_src();
+    let chapters = [
+        ("step1-create.md", Some("step1"), "step1_create"),
+        ("step2-bind.md", Some("step2"), "step2_bind"),
+        ("step3-listen.md", Some("step3"), "step3_listen"),
+        ("step4-accept.md", Some("step4"), "step4_accept"),
+        ("step5-process.md", Some("step5"), "step5_process"),
+        ("step6-close.md", Some("step6"), "step6_close"),
+        ("client.md", Some("client"), "client"),
+        ("echo-demo.md", None, "echo_client"),
+    ];
+    let mut missing = Vec::new();
+    for (chapter, exercises, transcript) in chapters {
+        let text = Disk.read(&src.join(chapter)).unwrap_or_default();
+        let includes: Vec<String> = find_includes(&text).into_iter().map(|i| i.path).collect();
+        let mut want = vec![format!("transcripts/{transcript}.txt")];
+        want.extend(exercises.map(|e| format!("exercises/{e}.md")));
+        for path in want {
+            if !includes.contains(&path) {
+                missing.push(format!("{chapter} does not include {path}"));
+            }
+        }
+        if !includes.iter().any(|p| p.starts_with("../../src/")) {
+            missing.push(format!("{chapter} includes no code from src/"));
+        }
+        if !includes.iter().any(|p| p.starts_with("../../steps/")) {
+            missing.push(format!("{chapter} includes no code from steps/"));
+        }
+        if !link_targets(&text).iter().any(|t| t.ends_with(".svg")) {
+            missing.push(format!("{chapter} shows no diagram"));
+        }
+        // The tutorial's own words, quoted: at least one quoted line in Chinese.
+        let quotes_the_seed = text.lines().any(|l| {
+            (l.starts_with('>') || l.starts_with("#"))
+                && l.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+        });
+        if !quotes_the_seed {
+            missing.push(format!("{chapter} does not quote the tutorial"));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
 fn every_svg_is_well_formed_enough_to_display() {
     let mut count = 0;
     for file in Disk.list(&book_src()) {
