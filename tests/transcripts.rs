@@ -306,10 +306,21 @@ impl Background {
 
     /// Stops the server and returns everything it printed.
     fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
         self.seen.extend(self.lines.try_iter());
         self.seen.iter().map(|line| format!("{line}\n")).collect()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Background {
+    /// A test that fails half way must not leave its server running.
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
