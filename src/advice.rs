@@ -22,15 +22,23 @@ pub fn bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow:
         port.wrapping_add(1).max(1024)
     );
     let advice = match error.kind() {
-        io::ErrorKind::AddrInUse => format!(
-            "cannot bind {addr}: port {port} is already in use (EADDRINUSE). Another socket holds \
-             it: another copy of this program, another server, or a connection in TIME_WAIT. \
-             See who with `ss -tanp 'sport = :{port}'`; stop it, or {retry}"
-        ),
+        io::ErrorKind::AddrInUse => match holder_of(addr) {
+            Some(Holder::TimeWait) => format!(
+                "cannot bind {addr}: port {port} is still held by a connection in TIME_WAIT \
+                 (EADDRINUSE), left by an earlier run that closed first; it goes away within a \
+                 minute. Wait and run this again, or {retry}"
+            ),
+            _ => format!(
+                "cannot bind {addr}: port {port} is already in use (EADDRINUSE). Another socket \
+                 holds it: another copy of this program, another server, or a connection in \
+                 TIME_WAIT. See who with `{}`; stop it, or {retry}",
+                who_uses_port(port)
+            ),
+        },
         io::ErrorKind::AddrNotAvailable => format!(
             "cannot bind {addr}: {ip} is not an address of this machine (EADDRNOTAVAIL). You can \
              only bind addresses your network interfaces have: use 127.0.0.1 for this machine \
-             only, or one that `ip addr` lists"
+             only, or one that `{LIST_INTERFACES}` lists"
         ),
         io::ErrorKind::PermissionDenied if port != 0 && port < 1024 => format!(
             "cannot bind {addr}: port {port} is a privileged port (below 1024) and this program \
@@ -44,18 +52,88 @@ pub fn bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow:
             "cannot bind {addr}: this socket is already bound (EINVAL). A socket is bound once; \
              create a new socket to bind another address"
         ),
-        _ => format!("cannot bind {addr}: {error}; {retry}"),
+        // The cause line below shows the system's own words; we add what to try next.
+        _ => format!("cannot bind {addr} (the system's reason is below); {retry}"),
     };
     anyhow::Error::new(error).context(advice)
 }
 
+/// What holds a port, as far as the kernel's TCP table tells (Linux only).
+enum Holder {
+    /// Only connections in TIME_WAIT: they go away by themselves.
+    TimeWait,
+    /// Anything else (a listener, a connection, a socket that is only bound).
+    Other,
+}
+
+/// Looks up who holds `addr`'s port in `/proc/net/tcp` (`None` off Linux or if it is not listed,
+/// e.g. a socket that is only bound).
+fn holder_of(addr: SocketAddr) -> Option<Holder> {
+    let canonical = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    let holders: Vec<_> = crate::proc_net::snapshot()?
+        .into_iter()
+        .filter(|entry| {
+            let (ours, theirs) = (canonical(addr.ip()), canonical(entry.local.ip()));
+            entry.local.port() == addr.port()
+                && (ours == theirs || ours.is_unspecified() || theirs.is_unspecified())
+        })
+        .collect();
+    if holders.is_empty() {
+        None
+    } else if holders
+        .iter()
+        .all(|entry| entry.state == crate::proc_net::TcpState::TimeWait)
+    {
+        Some(Holder::TimeWait)
+    } else {
+        Some(Holder::Other)
+    }
+}
+
+/// The command that shows which program uses a TCP port, on this system.
+fn who_uses_port(port: u16) -> String {
+    if cfg!(target_os = "linux") {
+        format!("ss -tanp 'sport = :{port}'")
+    } else if cfg!(windows) {
+        format!("netstat -ano | findstr :{port}")
+    } else {
+        format!("lsof -nP -iTCP:{port}")
+    }
+}
+
+/// The command that lists this machine's addresses.
+const LIST_INTERFACES: &str = if cfg!(target_os = "linux") {
+    "ip addr"
+} else if cfg!(windows) {
+    "ipconfig"
+} else {
+    "ifconfig"
+};
+
 /// Explains a failed `connect(2)` to `addr`.
 pub fn connect_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
+    let here = addr.ip().is_loopback() || addr.ip().is_unspecified();
     let advice = match error.kind() {
-        io::ErrorKind::ConnectionRefused => format!(
+        _ if addr.port() == 0 => format!(
+            "cannot connect to {addr}: port 0 is not a real port. A server given port 0 \
+             listens on a port the OS chose and prints it (`listening on {}:PORT`): connect to \
+             that port",
+            addr.ip()
+        ),
+        io::ErrorKind::ConnectionRefused if here => format!(
             "cannot connect to {addr}: nothing is listening there (ECONNREFUSED: the server's \
              kernel answered our SYN with a reset). Start a server first, e.g. in another terminal \
              `cargo run --bin echo_server -- {addr}`, then run this again"
+        ),
+        io::ErrorKind::ConnectionRefused => format!(
+            "cannot connect to {addr}: refused (ECONNREFUSED: a reset came back, from that \
+             machine or a firewall on the way). Check that a server runs on {} and listens on \
+             port {} on an address other machines can reach (0.0.0.0, not 127.0.0.1)",
+            addr.ip(),
+            addr.port()
         ),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
             "cannot connect to {addr}: no answer in time (ETIMEDOUT). The host may be unreachable, \
@@ -66,7 +144,12 @@ pub fn connect_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
             "cannot connect to {addr}: that address cannot be reached from here (EADDRNOTAVAIL); \
              use 127.0.0.1 to reach a server on this machine"
         ),
-        _ => format!("cannot connect to {addr}: {error}"),
+        // The cause line below shows the system's own words (e.g. "No route to host").
+        _ => format!(
+            "cannot connect to {addr} (the system's reason is below): check the address, and \
+             that this machine can reach it; for a server on this machine use 127.0.0.1:{}",
+            addr.port()
+        ),
     };
     anyhow::Error::new(error).context(advice)
 }
@@ -99,6 +182,78 @@ mod tests {
             bind_failed(low, "echo_server", io::ErrorKind::PermissionDenied.into()).to_string();
         assert!(text.contains("privileged port"), "{text}");
         assert!(text.contains("127.0.0.1:1024"), "{text}");
+    }
+
+    #[test]
+    fn connect_to_port_0_says_to_use_the_port_the_server_printed() {
+        let zero: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let text = connect_failed(zero, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(text.contains("port 0 is not a real port"), "{text}");
+        assert!(!text.contains("cargo run --bin echo_server"), "{text}");
+    }
+
+    #[test]
+    fn refused_by_another_machine_does_not_suggest_a_local_server() {
+        let remote: SocketAddr = "192.0.2.1:50007".parse().unwrap();
+        let text = connect_failed(remote, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(
+            text.contains("Check that a server runs on 192.0.2.1"),
+            "{text}"
+        );
+        assert!(!text.contains("cargo run --bin echo_server"), "{text}");
+    }
+
+    #[test]
+    fn an_unexpected_error_still_says_what_to_check_and_keeps_the_cause() {
+        let error = io::Error::other("No route to host");
+        let error = connect_failed("[2001:db8::1]:80".parse().unwrap(), error);
+        let text = error.to_string();
+        assert!(text.contains("check the address"), "{text}");
+        assert!(
+            !text.contains("No route to host"),
+            "said once, as the cause: {text}"
+        );
+        assert_eq!(error.root_cause().to_string(), "No route to host");
+    }
+
+    /// A port held only by a connection in TIME_WAIT gets its own advice: wait, or reuse.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_port_held_by_time_wait_says_so() {
+        use crate::{client, step1_create, step2_bind, step3_listen, step4_accept};
+        let listener = step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+        let addr = step2_bind::local_addr(&listener).unwrap();
+        let client = client::connect(addr, client::CONNECT_TIMEOUT).unwrap();
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let (server_side, peer) = step4_accept::accept(&listener).unwrap();
+        drop(listener);
+        drop(server_side); // the server closes first: its side will be in TIME_WAIT
+        assert_eq!(crate::step5_process::recv(&client, 16).unwrap(), b"");
+        drop(client);
+        let entry =
+            crate::proc_net::wait_for(addr, Some(peer), std::time::Duration::from_secs(20), |e| {
+                e.state == crate::proc_net::TcpState::TimeWait
+            });
+        assert_eq!(
+            entry.map(|e| e.state),
+            Some(crate::proc_net::TcpState::TimeWait)
+        );
+        // Wait for the client's side to be gone, so that only the TIME_WAIT holds the port.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while crate::proc_net::state_of(peer, Some(addr)).is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the client side stays"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let again = step1_create::create_tcp_socket(addr).unwrap();
+        let error = step2_bind::bind(&again, addr).expect_err("TIME_WAIT holds the port");
+        let text = bind_failed(addr, "step2_bind", error).to_string();
+        assert!(text.contains("in TIME_WAIT"), "{text}");
+        assert!(text.contains("Wait and run this again"), "{text}");
     }
 
     #[test]
