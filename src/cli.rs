@@ -91,15 +91,31 @@ pub fn resolve(host_port: &str) -> anyhow::Result<Vec<SocketAddr>> {
              e.g. `127.0.0.1:50007` (or `127.0.0.1:0` to let the OS choose the port)"
         );
     };
-    let port: u32 = port.parse().with_context(|| {
-        format!("`{port}` in `{host_port}` is not a port number: a port is a whole number from 0 to 65535")
-    })?;
-    if port > u16::MAX as u32 {
+    if port.is_empty() || port.ends_with(']') {
+        bail!(
+            "`{host_port}` has no port: write it after the last colon, e.g. `127.0.0.1:50007` \
+             or `[::1]:50007` (port 0 lets the OS choose)"
+        );
+    }
+    if host.contains(':') && !host.starts_with('[') {
+        bail!(
+            "`{host_port}` is not HOST:PORT: an IPv6 address goes in brackets, then a colon \
+             and the port, e.g. `[::1]:50007`"
+        );
+    }
+    // Digits only: Rust would also read `+80` as 80.
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        bail!(
+            "`{port}` in `{host_port}` is not a port number: a port is a whole number from 0 to \
+             65535"
+        );
+    }
+    let Ok(port) = port.parse::<u16>() else {
         bail!(
             "port {port} in `{host_port}` is too large: ports are 16-bit numbers, from 0 to 65535 \
              (0 lets the OS choose a free one)"
         );
-    }
+    };
     if host.is_empty() {
         bail!(
             "`{host_port}` has no host: the seed's `''` means every interface; write it out as \
@@ -108,7 +124,7 @@ pub fn resolve(host_port: &str) -> anyhow::Result<Vec<SocketAddr>> {
     }
     // `(host, port)` is the same pair the Python tutorial passes to `bind((host, port))`.
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = (host, port as u16)
+    let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .with_context(|| {
             format!(
@@ -136,7 +152,9 @@ pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
-        if let Some(task) = message.strip_prefix("not yet implemented: ") {
+        if message.starts_with("failed printing to stdout") {
+            // The reader closed our output early (e.g. `| head`): stop quietly, as `cat` does.
+        } else if let Some(task) = message.strip_prefix("not yet implemented: ") {
             eprintln!("exercise {task}");
             eprintln!("This exercise is not done yet: write its code where the todo!() is, then run `cargo test`.");
         } else {
@@ -198,6 +216,14 @@ mod tests {
         assert!(unknown.contains("unknown option"), "{unknown}");
         let empty_host = resolve(":50007").unwrap_err().to_string();
         assert!(empty_host.contains("0.0.0.0:50007"), "{empty_host}");
+        let no_port = resolve("127.0.0.1:").unwrap_err().to_string();
+        assert!(no_port.contains("has no port"), "{no_port}");
+        let v6_no_port = resolve("[::1]").unwrap_err().to_string();
+        assert!(v6_no_port.contains("has no port"), "{v6_no_port}");
+        let v6_no_brackets = resolve("::1:50007").unwrap_err().to_string();
+        assert!(v6_no_brackets.contains("`[::1]:50007`"), "{v6_no_brackets}");
+        let signed = resolve("127.0.0.1:+80").unwrap_err().to_string();
+        assert!(signed.contains("not a port number"), "{signed}");
     }
 
     #[test]
