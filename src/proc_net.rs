@@ -101,11 +101,7 @@ pub struct TcpEntry {
 impl fmt::Display for TcpEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.state {
-            TcpState::Listen => write!(
-                f,
-                "{} LISTEN, accept queue {}",
-                self.local, self.rx_queue
-            ),
+            TcpState::Listen => write!(f, "{} LISTEN, accept queue {}", self.local, self.rx_queue),
             state => write!(
                 f,
                 "{} -> {} {state}, unread {} B, unacknowledged {} B",
@@ -199,7 +195,9 @@ pub fn describe(local: SocketAddr, remote: Option<SocketAddr>) -> String {
     match snapshot() {
         None => format!(
             "kernel: (the TCP table /proc/net/tcp is Linux-only) local_addr = {local}{}",
-            remote.map(|r| format!(", peer_addr = {r}")).unwrap_or_default()
+            remote
+                .map(|r| format!(", peer_addr = {r}"))
+                .unwrap_or_default()
         ),
         Some(entries) => {
             let found = find(&entries, local, remote);
@@ -247,7 +245,10 @@ mod tests {
         assert_eq!(entries.len(), 3, "the header line is skipped");
         assert_eq!(entries[0].local, "127.0.0.1:50007".parse().unwrap());
         assert_eq!(entries[0].state, TcpState::Listen);
-        assert_eq!(entries[0].rx_queue, 3, "three connections wait in the accept queue");
+        assert_eq!(
+            entries[0].rx_queue, 3,
+            "three connections wait in the accept queue"
+        );
         assert_eq!(entries[1].remote, "127.0.0.1:54321".parse().unwrap());
         assert_eq!(entries[1].state, TcpState::Established);
         assert_eq!(entries[1].rx_queue, 0x13, "19 bytes received but not read");
@@ -259,7 +260,10 @@ mod tests {
     fn parses_ipv6_and_mapped_ipv4() {
         let entries = parse_table(SAMPLE_V6);
         assert_eq!(entries[0].local, "[::1]:50007".parse().unwrap());
-        assert_eq!(entries[1].remote, "[::ffff:127.0.0.1]:54322".parse().unwrap());
+        assert_eq!(
+            entries[1].remote,
+            "[::ffff:127.0.0.1]:54322".parse().unwrap()
+        );
         // An IPv4 client of a dual-stack listener is found by its IPv4 address.
         let v4_peer: SocketAddr = "127.0.0.1:54322".parse().unwrap();
         let found = find(&entries, "127.0.0.1:50007".parse().unwrap(), Some(v4_peer));
@@ -270,7 +274,10 @@ mod tests {
     #[cfg(target_endian = "little")]
     fn describes_entries_for_the_reader() {
         let entries = parse_table(SAMPLE_V4);
-        assert_eq!(entries[0].to_string(), "127.0.0.1:50007 LISTEN, accept queue 3");
+        assert_eq!(
+            entries[0].to_string(),
+            "127.0.0.1:50007 LISTEN, accept queue 3"
+        );
         assert_eq!(
             entries[1].to_string(),
             "127.0.0.1:50007 -> 127.0.0.1:54321 ESTABLISHED, unread 19 B, unacknowledged 0 B"
