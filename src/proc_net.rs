@@ -190,7 +190,7 @@ fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
 }
 
 /// One line for the reader: what the kernel's table says about the socket at `local` (and
-/// `remote`), or why we cannot show it.
+/// `remote`; without it, the listener at `local` if there is one), or why we cannot show it.
 pub fn describe(local: SocketAddr, remote: Option<SocketAddr>) -> String {
     match snapshot() {
         None => format!(
@@ -200,7 +200,12 @@ pub fn describe(local: SocketAddr, remote: Option<SocketAddr>) -> String {
                 .unwrap_or_default()
         ),
         Some(entries) => {
-            let found = find(&entries, local, remote);
+            let mut found = find(&entries, local, remote);
+            if remote.is_none() && found.iter().any(|e| e.state == TcpState::Listen) {
+                // Connections accepted from a listener share its local address: without a
+                // remote address we were asked about the listener itself.
+                found.retain(|e| e.state == TcpState::Listen);
+            }
             match found.as_slice() {
                 [] => format!("kernel: /proc/net/tcp has no entry for {local}"),
                 [entry] => format!("kernel: /proc/net/tcp: {entry}"),
@@ -221,6 +226,33 @@ pub fn state_of(local: SocketAddr, remote: Option<SocketAddr>) -> Option<TcpEntr
     find(&entries, local, remote)
         .into_iter()
         .find(|e| !listener_only || e.state == TcpState::Listen)
+}
+
+/// Waits until the kernel's entry for `local` → `remote` (the listener when `remote` is `None`)
+/// satisfies `ready`, checking every few milliseconds for at most `limit`, and returns the last
+/// entry seen. Off Linux, returns `None` at once.
+///
+/// We use this where the kernel finishes something just after our call returns (a peer's FIN
+/// being processed, a handshake landing in the accept queue), so that what we print is the
+/// settled state, not a race.
+pub fn wait_for(
+    local: SocketAddr,
+    remote: Option<SocketAddr>,
+    limit: std::time::Duration,
+    ready: impl Fn(&TcpEntry) -> bool,
+) -> Option<TcpEntry> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let entry = state_of(local, remote);
+        let settled = entry.as_ref().is_some_and(&ready);
+        if entry.is_none() && !cfg!(target_os = "linux") {
+            return None;
+        }
+        if settled || std::time::Instant::now() >= deadline {
+            return entry;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }
 
 #[cfg(test)]
