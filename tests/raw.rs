@@ -2,6 +2,8 @@
 //! Tests run as root in CI, so the unprivileged case runs in a child process that drops its
 //! privileges (`Command::uid`) and runs one test of this very file.
 
+mod support;
+
 use std::io;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -27,21 +29,11 @@ fn an_echo_request_checksums_to_zero() {
     assert_eq!(icmp.payload, b"socket-steps");
 }
 
-/// Are we root? (`id -u` prints 0.) Avoids `unsafe` calls to `geteuid`.
-#[cfg(unix)]
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 // ANCHOR: ping
 #[test]
 #[cfg(target_os = "linux")]
 fn root_can_ping_loopback_with_a_raw_socket() -> io::Result<()> {
-    if !is_root() {
+    if !support::is_root() {
         println!("SKIPPED: not root; a raw socket needs root or CAP_NET_RAW");
         return Ok(());
     }
@@ -68,14 +60,14 @@ fn root_can_ping_loopback_with_a_raw_socket() -> io::Result<()> {
 
 // ANCHOR: unprivileged
 /// The environment variable that tells [`raw_socket_as_nobody`] it runs in the child.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 const CHILD: &str = "SOCKET_STEPS_RAW_CHILD";
 
 #[test]
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn without_privilege_a_raw_socket_is_permission_denied() {
     use std::os::unix::process::CommandExt;
-    if !is_root() {
+    if !support::is_root() {
         // We are unprivileged already: try it here.
         let error = create_raw_socket().expect_err("an ordinary user cannot create a raw socket");
         assert_eq!(error.kind(), io::ErrorKind::PermissionDenied);
@@ -120,7 +112,7 @@ fn without_privilege_a_raw_socket_is_permission_denied() {
 }
 
 #[test]
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[ignore = "runs in the child started by without_privilege_a_raw_socket_is_permission_denied"]
 fn raw_socket_as_nobody() {
     assert_eq!(

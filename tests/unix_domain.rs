@@ -204,8 +204,7 @@ fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
     let err = support::assert_clean_failure(&output);
     assert!(err.contains("no server listens on it"), "{err}");
-    let (mut server, lines) = start_unix_server(shown);
-    drop(lines);
+    let (mut server, _lines) = start_unix_server(shown);
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
     support::assert_success(&output);
     server.kill().unwrap();
