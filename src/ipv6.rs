@@ -26,11 +26,13 @@ use crate::step3_listen::{listen, SEED_BACKLOG};
 /// IPv6's loopback address, `::1`, with port 0.
 pub const LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V6(Ipv6Addr::LOCALHOST), 0);
 
+// ANCHOR: has_ipv6
 /// Whether this machine can bind `[::1]`. Some containers and old kernels have IPv6 switched off;
 /// then every test of this module skips, saying why.
 pub fn has_ipv6_loopback() -> bool {
     TcpListener::bind(LOOPBACK).is_ok()
 }
+// ANCHOR_END: has_ipv6
 
 // ANCHOR: ipv6_listener
 /// A TCP listener on an IPv6 address, with `IPV6_V6ONLY` set to `only_v6`.
