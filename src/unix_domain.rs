@@ -19,7 +19,7 @@
 
 use std::io;
 use std::os::unix::fs::FileTypeExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use socket2::{SockAddr, Socket};
@@ -134,10 +134,10 @@ pub fn describe_addr(addr: &SockAddr) -> String {
 /// This function corresponds to `socket(2)`, `bind(2)` with a `sun_path` that starts with a NUL
 /// byte, and `listen(2)`.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn bind_abstract(name: &[u8]) -> io::Result<UnixListener> {
+pub fn bind_abstract(name: &[u8]) -> io::Result<std::os::unix::net::UnixListener> {
     use std::os::linux::net::SocketAddrExt;
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-    UnixListener::bind_addr(&addr)
+    std::os::unix::net::UnixListener::bind_addr(&addr)
 }
 
 /// Connects to the abstract name `name` (Linux only).

@@ -10,7 +10,6 @@ mod support;
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
 
 use socket_steps::client::connect;
 use socket_steps::experiments::{loopback_pair, send_until_full, wait_for_bytes, PATIENCE};
@@ -134,7 +133,7 @@ fn backlog_is_not_a_limit_on_connections() -> io::Result<()> {
 /// A `connect` with a short timeout: long enough for loopback (microseconds), short enough that
 /// a dropped SYN makes the test wait only this long.
 #[cfg(target_os = "linux")]
-const SHORT: Duration = Duration::from_millis(1500);
+const SHORT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 // ANCHOR: backlog_full
 #[test]

@@ -4,12 +4,17 @@
 
 mod support;
 
-use std::io;
-use std::net::Ipv4Addr;
-use std::time::Duration;
+use socket_steps::raw::{checksum, echo_request, parse_ipv4_icmp};
 
-use socket_steps::raw::{checksum, echo_request, parse_ipv4_icmp, ping, ECHO_REPLY};
-use socket_steps::step1_create::{create_raw_socket, explain_raw_error};
+// The tests that open raw sockets are Linux-only (they need `support::is_root`).
+#[cfg(target_os = "linux")]
+use {
+    socket_steps::raw::{ping, ECHO_REPLY},
+    socket_steps::step1_create::{create_raw_socket, explain_raw_error},
+    std::io,
+    std::net::Ipv4Addr,
+    std::time::Duration,
+};
 
 #[test]
 fn an_echo_request_checksums_to_zero() {

@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
@@ -124,7 +124,7 @@ fn an_abstract_name_leaves_no_file() -> io::Result<()> {
     connection.set_read_timeout(Some(PATIENCE))?;
     std::io::Write::write_all(&mut client, b"no file")?;
     let mut buffer = [0; 7];
-    connection.read_exact(&mut buffer)?;
+    std::io::Read::read_exact(&mut connection, &mut buffer)?;
     assert_eq!(&buffer, b"no file");
     assert!(!std::path::Path::new(&name).exists() && !std::env::temp_dir().join(&name).exists());
     drop((listener, client, connection));
