@@ -237,6 +237,7 @@ pub fn socket_pair() -> (socket2::Socket, socket2::Socket, SocketAddr, SocketAdd
     use socket_steps::{client, step2_bind, step3_listen, step4_accept};
     let listener = step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
     let addr = step2_bind::local_addr(&listener).unwrap();
+    listener.set_read_timeout(Some(LIMIT)).unwrap(); // bounds accept on Linux
     let client = client::connect(addr, LIMIT).unwrap();
     let (server, peer) = step4_accept::accept(&listener).unwrap();
     for socket in [&client, &server] {
