@@ -8,9 +8,30 @@
 use std::io;
 use std::net::SocketAddr;
 
-/// Explains a failed `bind(2)` of `addr`. `program` is the binary's name, used to suggest a
-/// command that works (e.g. `cargo run --bin step2_bind -- 127.0.0.1:50008`).
+/// Explains a failed `bind(2)` of a TCP socket to `addr`. `program` is the binary's name, used to
+/// suggest a command that works (e.g. `cargo run --bin step2_bind -- 127.0.0.1:50008`).
 pub fn bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow::Error {
+    explain_bind(addr, program, error, Transport::Tcp)
+}
+
+/// Like [`bind_failed`], for a UDP socket: UDP has no TIME_WAIT, and another tool lists its ports.
+pub fn udp_bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow::Error {
+    explain_bind(addr, program, error, Transport::Udp)
+}
+
+/// Which kind of port a failed bind was about.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Udp,
+}
+
+fn explain_bind(
+    addr: SocketAddr,
+    program: &str,
+    error: io::Error,
+    transport: Transport,
+) -> anyhow::Error {
     let (ip, port) = (addr.ip(), addr.port());
     let ip_text = match addr {
         SocketAddr::V4(_) => ip.to_string(),
@@ -22,6 +43,11 @@ pub fn bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow:
         port.wrapping_add(1).max(1024)
     );
     let advice = match error.kind() {
+        io::ErrorKind::AddrInUse if transport == Transport::Udp => format!(
+            "cannot bind {addr}: UDP port {port} is already in use (EADDRINUSE): another copy of \
+             this program or another UDP program holds it. See who with `{}`; stop it, or {retry}",
+            who_uses_port(port, transport)
+        ),
         io::ErrorKind::AddrInUse => match holder_of(addr) {
             Some(Holder::TimeWait) => format!(
                 "cannot bind {addr}: port {port} is still held by a connection in TIME_WAIT \
@@ -32,7 +58,7 @@ pub fn bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow:
                 "cannot bind {addr}: port {port} is already in use (EADDRINUSE). Another socket \
                  holds it: another copy of this program, another server, or a connection in \
                  TIME_WAIT. See who with `{}`; stop it, or {retry}",
-                who_uses_port(port)
+                who_uses_port(port, transport)
             ),
         },
         io::ErrorKind::AddrNotAvailable => format!(
@@ -93,14 +119,18 @@ fn holder_of(addr: SocketAddr) -> Option<Holder> {
     }
 }
 
-/// The command that shows which program uses a TCP port, on this system.
-fn who_uses_port(port: u16) -> String {
+/// The command that shows which program uses a port, on this system.
+fn who_uses_port(port: u16, transport: Transport) -> String {
+    let (ss, name) = match transport {
+        Transport::Tcp => ("-tanp", "TCP"),
+        Transport::Udp => ("-uanp", "UDP"),
+    };
     if cfg!(target_os = "linux") {
-        format!("ss -tanp 'sport = :{port}'")
+        format!("ss {ss} 'sport = :{port}'")
     } else if cfg!(windows) {
-        format!("netstat -ano | findstr :{port}")
+        format!("netstat -ano -p {name} | findstr :{port}")
     } else {
-        format!("lsof -nP -iTCP:{port}")
+        format!("lsof -nP -i{name}:{port}")
     }
 }
 
@@ -158,7 +188,20 @@ pub fn connect_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
 /// ICMP "port unreachable" that nothing is bound there; only a *connected* UDP socket hears it)
 /// or silence (UDP has no handshake, so a missing server and a lost datagram look the same).
 pub fn udp_no_answer(addr: SocketAddr, error: io::Error) -> anyhow::Error {
+    let here = addr.ip().is_loopback() || addr.ip().is_unspecified();
     let advice = match error.kind() {
+        _ if addr.port() == 0 => format!(
+            "no UDP server at {addr}: port 0 is not a real port. A server given port 0 listens \
+             on a port the OS chose and prints it: send to that port"
+        ),
+        io::ErrorKind::ConnectionRefused if !here => format!(
+            "no UDP server at {addr}: an ICMP \"port unreachable\" came back (reported as \
+             ECONNREFUSED because our UDP socket is connected). Check that a UDP server runs on \
+             {} and listens on port {} on an address other machines can reach (0.0.0.0, not \
+             127.0.0.1)",
+            addr.ip(),
+            addr.port()
+        ),
         io::ErrorKind::ConnectionRefused => format!(
             "no UDP server at {addr}: its kernel answered our datagram with ICMP \"port \
              unreachable\" (reported as ECONNREFUSED because our UDP socket is connected). Start \
@@ -169,7 +212,10 @@ pub fn udp_no_answer(addr: SocketAddr, error: io::Error) -> anyhow::Error {
              the server is missing, busy, or our datagram was lost. Check that \
              `cargo run --bin udp_echo_server -- {addr}` is running"
         ),
-        _ => format!("no answer from UDP server {addr}: {error}"),
+        _ => format!(
+            "no answer from UDP server {addr} (the system's reason is below): check the address, \
+             and that this machine can reach it"
+        ),
     };
     anyhow::Error::new(error).context(advice)
 }
@@ -326,6 +372,34 @@ mod tests {
         let text = bind_failed(addr, "step2_bind", error).to_string();
         assert!(text.contains("in TIME_WAIT"), "{text}");
         assert!(text.contains("Wait and run this again"), "{text}");
+    }
+
+    #[test]
+    fn a_udp_port_in_use_mentions_neither_time_wait_nor_tcp() {
+        let error = udp_bind_failed(addr(), "udp_echo_server", io::ErrorKind::AddrInUse.into());
+        let text = error.to_string();
+        assert!(text.contains("UDP port 50007 is already in use"), "{text}");
+        assert!(
+            !text.contains("TIME_WAIT") && !text.contains("-tanp"),
+            "{text}"
+        );
+        assert!(
+            text.contains("udp_echo_server -- 127.0.0.1:50008"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn udp_refused_by_another_machine_does_not_suggest_a_local_server() {
+        let remote: SocketAddr = "192.0.2.1:50007".parse().unwrap();
+        let text = udp_no_answer(remote, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(
+            text.contains("Check that a UDP server runs on 192.0.2.1"),
+            "{text}"
+        );
+        let zero: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let text = udp_no_answer(zero, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(text.contains("port 0 is not a real port"), "{text}");
     }
 
     #[test]

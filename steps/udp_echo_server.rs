@@ -22,7 +22,7 @@ fn main() {
             udp::family_name(addr)
         );
         bind(&socket, addr)
-            .map_err(|error| advice::bind_failed(addr, env!("CARGO_BIN_NAME"), error))?;
+            .map_err(|error| advice::udp_bind_failed(addr, env!("CARGO_BIN_NAME"), error))?;
         let socket = std::net::UdpSocket::from(socket);
         let local = socket.local_addr()?;
         println!("bind({fd}, {local}) -> ok");
