@@ -254,6 +254,14 @@ pub fn unix_connect_failed(path: &std::path::Path, error: io::Error) -> anyhow::
             "cannot connect to {shown}: there is no socket file at that path (ENOENT). Start the \
              server first, e.g. in another terminal `cargo run --bin unix_echo_server -- {shown}`"
         ),
+        io::ErrorKind::ConnectionRefused if !is_socket_file(path) && path.exists() => format!(
+            "cannot connect to {shown}: it is not a socket but an ordinary file or a directory \
+             (ECONNREFUSED); give the path the server printed, e.g. /tmp/socket-steps.sock"
+        ),
+        io::ErrorKind::InvalidInput => format!(
+            "cannot connect to {shown}: the path is too long for a Unix socket address (sun_path \
+             holds about 100 bytes); use a shorter one, e.g. /tmp/socket-steps.sock"
+        ),
         io::ErrorKind::ConnectionRefused if shown.to_string().starts_with('@') => format!(
             "cannot connect to {shown}: no server listens on that abstract name (ECONNREFUSED). \
              Start one first, e.g. `cargo run --bin unix_echo_server -- {shown}`"
@@ -270,6 +278,20 @@ pub fn unix_connect_failed(path: &std::path::Path, error: io::Error) -> anyhow::
         _ => format!("cannot connect to {shown}: {error}"),
     };
     anyhow::Error::new(error).context(advice)
+}
+
+/// Whether `path` is a socket file (always `false` where there are no Unix sockets).
+fn is_socket_file(path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
 }
 
 #[cfg(test)]
