@@ -46,6 +46,11 @@ fn main() {
 
         println!();
         println!("The program ends: closing the connection and the listener.");
+        if own_client.is_none() {
+            explain("we never read from the connection: if the client sent something, closing");
+            explain("with unread data sends a reset (RST), and the client reports 'connection");
+            explain("reset' instead of a normal end of file (step 6 shows both).");
+        }
         drop(connection);
         drop(listener);
         println!("Next: exchange data over the connection: cargo run --bin step5_process");
