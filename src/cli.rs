@@ -25,6 +25,39 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:50007";
 /// The flag that makes a step binary start its own client, so it completes in one terminal.
 pub const WITH_CLIENT: &str = "--with-client";
 
+/// What `--help` prints for `program`: its arguments, each explained in a line.
+pub fn usage(program: &str) -> String {
+    let (pattern, lines): (&str, &[&str]) = match program {
+        "step3_listen" | "step4_accept" | "step5_process" | "step6_close" => (
+            "[HOST:PORT] [--with-client]",
+            &[HOST_PORT_SERVER, "--with-client: start our own client too, so the step runs in one terminal"],
+        ),
+        "client" | "echo_client" | "udp_echo_client" => (
+            "[HOST:PORT] [MESSAGE...]",
+            &[HOST_PORT_CLIENT, "MESSAGE: what to send (default: Hello network world)"],
+        ),
+        "unix_echo_server" => (
+            "[PATH]",
+            &["PATH: the socket file to create (default /tmp/socket-steps.sock); @NAME for Linux's abstract namespace"],
+        ),
+        "unix_echo_client" => (
+            "[PATH] [MESSAGE...]",
+            &["PATH: the server's socket file (default /tmp/socket-steps.sock), or @NAME", "MESSAGE: what to send (default: Hello network world)"],
+        ),
+        _ => ("[HOST:PORT]", &[HOST_PORT_SERVER]),
+    };
+    let mut text = format!("usage: cargo run --bin {program} -- {pattern}");
+    for line in lines {
+        text.push_str("\n  ");
+        text.push_str(line);
+    }
+    text
+}
+
+const HOST_PORT_SERVER: &str =
+    "HOST:PORT: where to listen (default 127.0.0.1:50007; port 0 lets the OS choose a free port)";
+const HOST_PORT_CLIENT: &str = "HOST:PORT: the server to connect to (default 127.0.0.1:50007)";
+
 /// What a step binary was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -37,9 +70,25 @@ pub struct Args {
 }
 
 impl Args {
-    /// Reads `std::env::args()`: `[HOST:PORT] [--with-client] [more...]`.
+    /// Reads `std::env::args()`: `[HOST:PORT] [--with-client] [more...]`. With `-h` or `--help`
+    /// it prints the usage and ends the program (status 0), as command-line tools do.
     pub fn from_env() -> anyhow::Result<Args> {
-        Args::parse(std::env::args().skip(1))
+        let mut args = std::env::args();
+        let program = args
+            .next()
+            .as_deref()
+            .map(std::path::Path::new)
+            .and_then(|path| path.file_stem())
+            .map_or_else(
+                || "PROGRAM".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            );
+        let args: Vec<String> = args.collect();
+        if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+            println!("{}", usage(&program));
+            std::process::exit(0);
+        }
+        Args::parse(args)
     }
 
     /// Parses arguments (without the program name). The first argument that is not a flag is
@@ -53,9 +102,8 @@ impl Args {
                 with_client = true;
             } else if arg == "-h" || arg == "--help" {
                 bail!(
-                    "usage: [HOST:PORT] [{WITH_CLIENT}]\n\
-                     HOST:PORT defaults to {DEFAULT_ADDR}; use port 0 to let the OS choose a free port.\n\
-                     {WITH_CLIENT} makes a server step start its own client, so it runs in one terminal."
+                    "usage: [HOST:PORT] [{WITH_CLIENT}] [MORE...]\n  {HOST_PORT_SERVER}\n  \
+                     {WITH_CLIENT}: a server step starts its own client, so it runs in one terminal"
                 );
             } else if arg.starts_with("--") {
                 bail!("unknown option `{arg}`: the options are `{WITH_CLIENT}` and `--help`");
@@ -224,6 +272,14 @@ mod tests {
         assert!(v6_no_brackets.contains("`[::1]:50007`"), "{v6_no_brackets}");
         let signed = resolve("127.0.0.1:+80").unwrap_err().to_string();
         assert!(signed.contains("not a port number"), "{signed}");
+    }
+
+    #[test]
+    fn help_names_each_programs_own_arguments() {
+        assert!(usage("step4_accept").contains("[HOST:PORT] [--with-client]"));
+        assert!(usage("client").contains("[HOST:PORT] [MESSAGE...]"));
+        assert!(usage("unix_echo_server").contains("-- [PATH]"));
+        assert!(!usage("echo_server").contains("--with-client"));
     }
 
     #[test]
