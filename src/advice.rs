@@ -11,12 +11,12 @@ use std::net::SocketAddr;
 /// Explains a failed `bind(2)` of a TCP socket to `addr`. `program` is the binary's name, used to
 /// suggest a command that works (e.g. `cargo run --bin step2_bind -- 127.0.0.1:50008`).
 pub fn bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow::Error {
-    explain_bind(addr, program, error, Transport::Tcp)
+    explain_bind(addr, program, error, Transport::Tcp, holder_of)
 }
 
 /// Like [`bind_failed`], for a UDP socket: UDP has no TIME_WAIT, and another tool lists its ports.
 pub fn udp_bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow::Error {
-    explain_bind(addr, program, error, Transport::Udp)
+    explain_bind(addr, program, error, Transport::Udp, holder_of)
 }
 
 /// Which kind of port a failed bind was about.
@@ -26,11 +26,14 @@ enum Transport {
     Udp,
 }
 
+/// The advice for a failed bind; `lookup` finds what holds a TCP port ([`holder_of`], or a stub
+/// in unit tests, which must not depend on the machine's sockets).
 fn explain_bind(
     addr: SocketAddr,
     program: &str,
     error: io::Error,
     transport: Transport,
+    lookup: fn(SocketAddr) -> Option<Holder>,
 ) -> anyhow::Error {
     let (ip, port) = (addr.ip(), addr.port());
     let ip_text = match addr {
@@ -48,7 +51,7 @@ fn explain_bind(
              this program or another UDP program holds it. See who with `{}`; stop it, or {retry}",
             who_uses_port(port, transport)
         ),
-        io::ErrorKind::AddrInUse => match holder_of(addr) {
+        io::ErrorKind::AddrInUse => match lookup(addr) {
             Some(Holder::TimeWait) => format!(
                 "cannot bind {addr}: port {port} is still held by a connection in TIME_WAIT \
                  (EADDRINUSE), left by an earlier run that closed first; it goes away within a \
@@ -304,7 +307,8 @@ mod tests {
 
     #[test]
     fn address_in_use_names_the_port_and_another_one() {
-        let error = bind_failed(addr(), "step2_bind", io::ErrorKind::AddrInUse.into());
+        let in_use = io::ErrorKind::AddrInUse.into();
+        let error = explain_bind(addr(), "step2_bind", in_use, Transport::Tcp, |_| None);
         let text = error.to_string();
         assert!(text.contains("port 50007 is already in use"), "{text}");
         assert!(
