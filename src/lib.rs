@@ -19,7 +19,8 @@
 //! | [`echo`] | the seed's demo | `cargo run --bin echo_server`, `echo_client` | `tests/echo.rs` | 8. The echo demo |
 //!
 //! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
-//! binary), [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
+//! binary), [`narrate`] (the printed narration of each call, shared by the step binaries),
+//! [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
 //! kernel's TCP table, `/proc/net/tcp`, to show each socket's state; Linux only).
 //!
 //! For teachers: [`classroom`] finds the exercise regions in the step modules (`// EXERCISE 4.1`)
@@ -44,4 +45,5 @@ pub mod echo;
 pub mod advice;
 pub mod classroom;
 pub mod cli;
+pub mod narrate;
 pub mod proc_net;

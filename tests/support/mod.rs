@@ -68,9 +68,20 @@ pub fn assert_success(output: &Output) {
 /// Asserts that the run failed with exit status 1 and one clear message (no panic).
 pub fn assert_clean_failure(output: &Output) -> String {
     let err = stderr(output);
-    assert_eq!(output.status.code(), Some(1), "stdout:\n{}\nstderr:\n{err}", stdout(output));
-    assert!(!err.contains("panicked"), "a panic instead of a message:\n{err}");
-    assert!(err.starts_with("error: "), "expected `error: ...`, got:\n{err}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout:\n{}\nstderr:\n{err}",
+        stdout(output)
+    );
+    assert!(
+        !err.contains("panicked"),
+        "a panic instead of a message:\n{err}"
+    );
+    assert!(
+        err.starts_with("error: "),
+        "expected `error: ...`, got:\n{err}"
+    );
     err
 }
 
@@ -82,6 +93,20 @@ pub struct Server {
     pub addr: SocketAddr,
     /// Its standard output lines after the announcement, as they come.
     pub lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Waits at most [`LIMIT`] for the server to exit by itself, and returns whether it succeeded.
+    pub fn wait_for_exit(&mut self) -> bool {
+        let deadline = std::time::Instant::now() + LIMIT;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.success();
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the server did not exit within {LIMIT:?}");
+    }
 }
 
 impl Drop for Server {
@@ -143,4 +168,32 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     stream.set_read_timeout(Some(LIMIT)).unwrap();
     stream.set_write_timeout(Some(LIMIT)).unwrap();
     stream
+}
+
+/// Whether this test process runs as root (effective uid 0). Linux only.
+#[cfg(target_os = "linux")]
+pub fn is_root() -> bool {
+    // The effective uid is the second number of the `Uid:` line.
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|id| id == "0"))
+        .unwrap_or(false)
+}
+
+/// A command for `exe` that runs as the unprivileged user `nobody` when the tests run as root
+/// (as they do in CI), so that privilege errors can be tested; otherwise as the current user.
+#[cfg(target_os = "linux")]
+pub fn unprivileged(exe: &str) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(exe);
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    if is_root() {
+        command.uid(65534).gid(65534);
+    }
+    command
 }

@@ -1,0 +1,136 @@
+//! Step 5, process: `send(2)` and `recv(2)` move bytes; TCP keeps no message boundaries.
+//!
+//! Grades exercises 5.1 (`ex5_1_*`) and 5.2 (`ex5_2_*`). Run: `cargo test --test step5_process`.
+
+mod support;
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpStream};
+
+use pretty_assertions::assert_eq;
+use socket2::Socket;
+use socket_steps::client::connect;
+use socket_steps::step2_bind::local_addr;
+use socket_steps::step3_listen::listening_socket;
+use socket_steps::step4_accept::accept;
+use socket_steps::step5_process::{recv, send, send_all, RECV_SIZE};
+use socket_steps::step6_close::finish_sending;
+
+const STEP5: &str = env!("CARGO_BIN_EXE_step5_process");
+
+/// A connected pair on loopback: (client, server side), both with timeouts.
+fn connected_pair() -> (Socket, Socket) {
+    let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    let addr: SocketAddr = local_addr(&listener).unwrap();
+    let client = connect(addr, support::LIMIT).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    for socket in [&client, &server] {
+        socket.set_read_timeout(Some(support::LIMIT)).unwrap();
+        socket.set_write_timeout(Some(support::LIMIT)).unwrap();
+    }
+    (client, server)
+}
+
+#[test]
+fn ex5_1_recv_returns_what_was_sent() {
+    let (client, server) = connected_pair();
+    assert_eq!(send(&client, b"Hello network world").unwrap(), 19);
+    assert_eq!(recv(&server, RECV_SIZE).unwrap(), b"Hello network world");
+}
+
+#[test]
+fn ex5_1_recv_takes_at_most_max_and_leaves_the_rest_buffered() {
+    let (client, server) = connected_pair();
+    let message: Vec<u8> = (0..2500u32).map(|i| (i % 251) as u8).collect();
+    send_all(&client, &message).unwrap();
+    let mut received = Vec::new();
+    let mut pieces = 0;
+    while received.len() < message.len() {
+        let piece = recv(&server, RECV_SIZE).unwrap();
+        assert!(
+            !piece.is_empty(),
+            "the client has not closed: recv must not return 0 bytes"
+        );
+        assert!(
+            piece.len() <= RECV_SIZE,
+            "recv({RECV_SIZE}) returned {} bytes",
+            piece.len()
+        );
+        received.extend_from_slice(&piece);
+        pieces += 1;
+    }
+    assert_eq!(
+        received, message,
+        "the rest stayed buffered, in order, for the next recv"
+    );
+    assert!(
+        pieces >= 3,
+        "2500 bytes cannot fit in fewer than three recv(1024)"
+    );
+}
+
+#[test]
+fn ex5_1_recv_returns_nothing_at_end_of_file() {
+    let (client, server) = connected_pair();
+    finish_sending(&client).unwrap();
+    assert_eq!(recv(&server, RECV_SIZE).unwrap(), b"");
+}
+
+#[test]
+fn send_counts_bytes_not_characters() {
+    let (client, server) = connected_pair();
+    assert_eq!(send(&client, "你好".as_bytes()).unwrap(), 6);
+    assert_eq!(recv(&server, RECV_SIZE).unwrap(), "你好".as_bytes());
+}
+
+#[test]
+fn ex5_2_send_all_sends_every_byte_even_when_send_is_partial() {
+    let (client, server) = connected_pair();
+    // A small send buffer and a reader that is not there yet: one send(2) cannot take 4 MiB.
+    client.set_send_buffer_size(4096).unwrap();
+    let message: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    let reader = std::thread::spawn(move || {
+        let mut stream = TcpStream::from(server);
+        let mut received = Vec::new();
+        stream.read_to_end(&mut received).map(|_| received)
+    });
+    client.set_nonblocking(false).unwrap();
+    send_all(&client, &message).expect("send_all");
+    finish_sending(&client).unwrap();
+    let received = reader.join().unwrap().expect("read everything");
+    assert_eq!(received.len(), message.len(), "every byte must arrive");
+    assert!(received == message, "the bytes must arrive in order");
+}
+
+#[test]
+fn ex5_2_one_send_may_take_only_part_of_the_data() {
+    // This is why send_all exists: a non-blocking send into a full buffer stops part way.
+    let (client, _server) = connected_pair();
+    client.set_send_buffer_size(4096).unwrap();
+    client.set_nonblocking(true).unwrap();
+    let big = vec![7u8; 8 * 1024 * 1024];
+    let sent = send(&client, &big).unwrap();
+    assert!(
+        sent < big.len(),
+        "send took all {} bytes at once",
+        big.len()
+    );
+}
+
+#[test]
+fn the_binary_shows_recv_taking_a_long_message_in_pieces() {
+    let output = support::run(STEP5, &["127.0.0.1:0", "--with-client"]);
+    support::assert_success(&output);
+    let text = support::stdout(&output);
+    for line in [
+        "server: recv(fd 5, 1024) -> 19 bytes: 'Hello network world'",
+        "server: send(fd 5, 33 bytes) -> 33",
+        "client: recv(fd 4, 1024) -> '|From Server| Hello network world'",
+        "client: send(fd 4, \"你好\") -> 6",
+        "server: recv(fd 5, 1024) -> 1024 bytes, 1476 still buffered",
+        "server: recv(fd 5, 1024) -> 452 bytes, 0 still buffered",
+        "Next: end a connection properly: cargo run --bin step6_close",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
