@@ -588,6 +588,23 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// Breaks `text` into lines of at most `width` characters (at spaces), indenting the later ones.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines.join(&format!("\n{indent}"))
+}
+
 // ---- check ------------------------------------------------------------------------------------
 
 /// The student copy that the current folder is in: the nearest folder up with a `Cargo.toml`
@@ -668,7 +685,7 @@ fn print_progress(entries: &[Entry], results: &[Graded]) {
             entry.chapter().to_string()
         };
         println!(
-            "{:<5} {:<9} {:<54} {}",
+            "{:<10} {:<8} {:<54} {}",
             step,
             entry.id,
             shorten(&entry.task, 54),
@@ -699,7 +716,7 @@ fn print_progress(entries: &[Entry], results: &[Graded]) {
         entry.file,
         entry.chapter()
     );
-    println!("  hint:  {}", entry.hint);
+    println!("  hint:  {}", wrap(&entry.hint, 88, "         "));
     println!("  test:  {}", entry.test_command());
     match &result.status {
         Status::NotStarted => println!("  Its `todo!` is still there: replace it with your code."),
