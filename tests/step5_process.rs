@@ -6,13 +6,14 @@ mod support;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
+use std::thread;
+use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use socket2::Socket;
 use socket_steps::client::connect;
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
-use socket_steps::step4_accept::accept;
 use socket_steps::step5_process::{recv, send, send_all, RECV_SIZE};
 use socket_steps::step6_close::finish_sending;
 
@@ -83,37 +84,64 @@ fn send_counts_bytes_not_characters() {
     assert_eq!(recv(&server, RECV_SIZE).unwrap(), "你好".as_bytes());
 }
 
-#[test]
-fn ex5_2_send_all_sends_every_byte_even_when_send_is_partial() {
-    let (client, server) = connected_pair();
-    // A small send buffer and a reader that is not there yet: one send(2) cannot take 4 MiB.
-    client.set_send_buffer_size(4096).unwrap();
-    let message: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
-    let reader = std::thread::spawn(move || {
+/// A connection where `send` stops part way: small buffers on both sides, a send timeout, and a
+/// reader that drains slowly. A blocking `send(2)` returns what it managed to send once it has
+/// waited `timeout` in all, so a single `send` of 4 MiB returns early, while the reader keeps
+/// making progress, so each new `send` gets further.
+fn slow_connection(timeout: Duration) -> (Socket, thread::JoinHandle<Vec<u8>>) {
+    let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    // Accepted sockets inherit the listener's receive buffer size.
+    listener.set_recv_buffer_size(16 * 1024).unwrap();
+    let addr = local_addr(&listener).unwrap();
+    let client = connect(addr, support::LIMIT).unwrap();
+    client.set_send_buffer_size(16 * 1024).unwrap();
+    client.set_write_timeout(Some(timeout)).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    server.set_read_timeout(Some(support::LIMIT)).unwrap();
+    let reader = thread::spawn(move || {
         let mut stream = TcpStream::from(server);
         let mut received = Vec::new();
-        stream.read_to_end(&mut received).map(|_| received)
+        let mut chunk = [0; 8 * 1024];
+        loop {
+            let n = stream.read(&mut chunk).expect("read");
+            if n == 0 {
+                return received;
+            }
+            received.extend_from_slice(&chunk[..n]);
+            // Pacing, not synchronisation: a slow reader makes the sender's buffer fill up.
+            thread::sleep(Duration::from_millis(2));
+        }
     });
-    client.set_nonblocking(false).unwrap();
+    (client, reader)
+}
+
+#[test]
+fn ex5_2_send_all_sends_every_byte_even_when_send_is_partial() {
+    let (client, reader) = slow_connection(Duration::from_millis(500));
+    let message: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
     send_all(&client, &message).expect("send_all");
     finish_sending(&client).unwrap();
-    let received = reader.join().unwrap().expect("read everything");
+    let received = reader.join().unwrap();
     assert_eq!(received.len(), message.len(), "every byte must arrive");
     assert!(received == message, "the bytes must arrive in order");
 }
 
 #[test]
 fn ex5_2_one_send_may_take_only_part_of_the_data() {
-    // This is why send_all exists: a non-blocking send into a full buffer stops part way.
-    let (client, _server) = connected_pair();
-    client.set_send_buffer_size(4096).unwrap();
-    client.set_nonblocking(true).unwrap();
-    let big = vec![7u8; 8 * 1024 * 1024];
+    // This is why send_all exists: under the same conditions, one send(2) stops part way.
+    let (client, reader) = slow_connection(Duration::from_millis(500));
+    let big = vec![7u8; 4 * 1024 * 1024];
     let sent = send(&client, &big).unwrap();
     assert!(
         sent < big.len(),
         "send took all {} bytes at once",
         big.len()
+    );
+    finish_sending(&client).unwrap();
+    assert_eq!(
+        reader.join().unwrap().len(),
+        sent,
+        "the peer got exactly what send reported"
     );
 }
 
