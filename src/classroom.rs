@@ -412,19 +412,46 @@ pub fn book_page(exercises: &[Exercise]) -> String {
     for ex in exercises {
         page.push_str(&format!(
             "\n### Exercise {id}: {task}\n\n\
-             Write it in `{function}` in `{file}`, in place of the `todo!` (in a student copy; see\n\
-             [For teachers](../for-teachers.md) to make one).\n\n\
+             In your student copy, write it at the end of `{function}` in `{file}`, in place of the\n\
+             `todo!`.\n\n\
              <details><summary>Hint</summary>\n\n{hint}\n\n</details>\n\n\
              Check it:\n\n```console\n{command}\n```\n",
             id = ex.id,
             task = ex.task,
             function = ex.function,
             file = ex.file,
-            hint = ex.hint,
+            hint = sentence(&ex.hint),
             command = ex.test_command(),
         ));
     }
+    if !exercises.is_empty() {
+        page.push_str(
+            "\n`cargo run --bin classroom -- check` shows your progress on every exercise.\n",
+        );
+    }
     page
+}
+
+/// `text` with its first letter capitalised, as the start of a sentence.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// Every chapter's exercise page: `(file name, page)` for chapters 1 to 7, from all exercises.
+pub fn book_pages(exercises: &[Exercise]) -> Vec<(String, String)> {
+    (1..=CLIENT_CHAPTER)
+        .map(|chapter| {
+            let these: Vec<Exercise> = exercises
+                .iter()
+                .filter(|e| e.chapter() == chapter)
+                .cloned()
+                .collect();
+            (book_page_name(chapter), book_page(&these))
+        })
+        .collect()
 }
 
 /// The file name of a chapter's exercise page, under `book/src/exercises/`.

@@ -176,8 +176,8 @@ fn book() -> anyhow::Result<()> {
     let exercises = reference_exercises()?;
     let dir = Path::new(CRATE_ROOT).join("book/src/exercises");
     fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
-    for (chapter, page) in book_pages(&exercises) {
-        let path = dir.join(classroom::book_page_name(chapter));
+    for (name, page) in classroom::book_pages(&exercises) {
+        let path = dir.join(name);
         let old = fs::read_to_string(&path).unwrap_or_default();
         if old == page {
             println!("unchanged {}", path.display());
@@ -188,19 +188,6 @@ fn book() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn book_pages(exercises: &[Exercise]) -> Vec<(u32, String)> {
-    (1..=classroom::CLIENT_CHAPTER)
-        .map(|chapter| {
-            let these: Vec<Exercise> = exercises
-                .iter()
-                .filter(|e| e.chapter() == chapter)
-                .cloned()
-                .collect();
-            (chapter, classroom::book_page(&these))
-        })
-        .collect()
 }
 
 // ---- new --------------------------------------------------------------------------------------
@@ -567,11 +554,7 @@ impl LiveLine {
 
 fn bar(done: usize, total: usize) -> String {
     let width = 16;
-    let filled = if total == 0 {
-        width
-    } else {
-        done * width / total
-    };
+    let filled = (done * width).checked_div(total).unwrap_or(width);
     format!(
         "[{}{}] {done}/{total}",
         "#".repeat(filled),
@@ -674,10 +657,7 @@ fn check() -> anyhow::Result<()> {
 }
 
 fn print_progress(entries: &[Entry], results: &[Graded]) {
-    println!(
-        "{:<5} {:<9} {:<54} {}",
-        "step", "exercise", "task", "status"
-    );
+    println!("{:<10} {:<8} {:<54} status", "step", "exercise", "task");
     for (entry, result) in entries.iter().zip(results) {
         let step = if entry.chapter() == classroom::CLIENT_CHAPTER {
             "7 (client)".to_string()
@@ -856,10 +836,8 @@ fn verify_in(
 
     // 2. One exercise unsolved at a time: its own tests must fail.
     println!();
-    println!(
-        "{:<9} {:<10} {:<24} {}",
-        "exercise", "its tests", "fail while unsolved", "verdict"
-    );
+    let header = |what: &str| println!("{:<9} {:<10} {what:<24} verdict", "exercise", "its tests");
+    header("fail while unsolved");
     for (index, entry) in entries.iter().enumerate() {
         live.show(&format!(
             "{} only {} unsolved",
@@ -916,10 +894,7 @@ fn verify_in(
     println!();
     rewrite_sources(copy, |_| Fill::Solution)?;
     build("every exercise solved")?;
-    println!(
-        "{:<9} {:<10} {:<24} {}",
-        "exercise", "its tests", "pass when solved", "verdict"
-    );
+    header("pass when solved");
     for (index, entry) in entries.iter().enumerate() {
         live.show(&format!(
             "{} all solved: {}",
