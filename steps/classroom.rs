@@ -766,7 +766,7 @@ fn verify() -> anyhow::Result<()> {
         Duration::from_secs(started.elapsed().as_secs())
     );
     if failures > 0 {
-        bail!("{failures} problem(s) above: each exercise's tests must fail while it is unsolved and pass once solved");
+        bail!("verify found {failures} problem(s), listed above: a class could not do the exercises as written"));
     }
     println!("every exercise's tests fail while it is unsolved and pass once it is solved.");
     Ok(())
@@ -889,12 +889,64 @@ fn verify_in(
         );
     }
 
-    // 3. Everything solved (the reference code, exactly): every exercise's tests pass, `check` says
+    // 3. In order, as a class works: with only the exercises before X solved, solving X makes its
+    //    tests pass (they need nothing from a later exercise), so `check` advances one by one.
+    println!();
+    header("pass with 1.1..X solved");
+    for (index, entry) in entries.iter().enumerate().take(entries.len() - 1) {
+        let done: Vec<&str> = entries[..=index].iter().map(|e| e.id.as_str()).collect();
+        live.show(&format!(
+            "{} in order: {} solved",
+            bar(index, entries.len()),
+            done.join(" ")
+        ));
+        rewrite_sources(copy, |id| {
+            if done.contains(&id) {
+                Fill::Solution
+            } else {
+                Fill::Todo
+            }
+        })?;
+        build(&format!("{} solved", done.join(" ")))?;
+        let graded = grade(copy, entry, Some(target_dir))?;
+        live.clear();
+        let total = graded.passed.len() + graded.failed.len();
+        let verdict = match &graded.status {
+            Status::Passed => "ok".to_string(),
+            Status::WaitsFor(later) => {
+                problems.push(format!(
+                    "exercise {}: its tests need the later exercise {later} (they stop at its todo!); \
+                     a student doing the exercises in order is stuck at {}",
+                    entry.id, entry.id
+                ));
+                format!("NEEDS {later}")
+            }
+            other => {
+                problems.push(format!(
+                    "exercise {}: with 1.1..{} solved, `{}` does not pass ({})",
+                    entry.id,
+                    entry.id,
+                    entry.test_command(),
+                    other.label()
+                ));
+                "FAILS".to_string()
+            }
+        };
+        println!(
+            "{:<9} {:<10} {:<24} {}",
+            entry.id,
+            total,
+            format!("{} of {total}", graded.passed.len()),
+            verdict
+        );
+    }
+
+    // 4. Everything solved (the reference code, exactly): every exercise's tests pass, `check` says
     //    so, and the copy's `classroom` still keeps the solutions to itself.
     println!();
     rewrite_sources(copy, |_| Fill::Solution)?;
     build("every exercise solved")?;
-    header("pass when solved");
+    header("pass when all solved");
     for (index, entry) in entries.iter().enumerate() {
         live.show(&format!(
             "{} all solved: {}",
