@@ -766,7 +766,7 @@ fn verify() -> anyhow::Result<()> {
         Duration::from_secs(started.elapsed().as_secs())
     );
     if failures > 0 {
-        bail!("verify found {failures} problem(s), listed above: a class could not do the exercises as written"));
+        bail!("verify found {failures} problem(s), listed above: a class could not do the exercises as written");
     }
     println!("every exercise's tests fail while it is unsolved and pass once it is solved.");
     Ok(())
