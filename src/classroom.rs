@@ -633,6 +633,35 @@ pub fn failure_messages(stdout: &str) -> Vec<(String, String)> {
     messages
 }
 
+/// `text` without terminal colour codes (`ESC [ ... m` and the like), for output that is not a
+/// terminal: `pretty_assertions` colours its diffs even when they go to a pipe.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            // Control sequence: parameters, then one final letter.
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            // Character set selection, e.g. `ESC ( B`.
+            Some('(' | ')') => {
+                chars.next();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// If a failure is a `todo!` of another exercise (e.g. 4.1's tests fail because 2.1 is not
 /// done), that exercise's id.
 pub fn blocked_by<'a>(own_id: &str, message: &'a str) -> Option<&'a str> {
@@ -847,6 +876,15 @@ fn other() -> u8 {
                 "not yet implemented: 2.1: bind — see chapter 2".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn strips_colour_codes() {
+        assert_eq!(
+            strip_ansi("\x1b[1mDiff\x1b[0m \x1b[31m< left\x1b(B\x1b[m ok"),
+            "Diff < left ok"
+        );
+        assert_eq!(strip_ansi("plain — text"), "plain — text");
     }
 
     #[test]

@@ -615,7 +615,7 @@ fn check() -> anyhow::Result<()> {
     let entries = read_catalogue(&root)?;
     let started = Instant::now();
     let live = LiveLine::new();
-    live.show("building your copy and its tests (the first build takes a minute or two)...");
+    live.show("building your copy and its tests (the first build takes longest)...");
     let build = build_tests(&root, &entries, None, |line| {
         let line = line.trim();
         if line.starts_with("Compiling") || line.starts_with("Building") {
@@ -730,8 +730,18 @@ fn print_progress(entries: &[Entry], results: &[Graded]) {
                     result.failed.len(),
                     result.failed.len() + result.passed.len()
                 );
+                let message = if std::io::stdout().is_terminal() {
+                    message.clone()
+                } else {
+                    classroom::strip_ansi(message)
+                };
                 for line in message.lines().take(12) {
-                    println!("    {line}");
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        println!();
+                    } else {
+                        println!("    {line}");
+                    }
                 }
             }
         }
