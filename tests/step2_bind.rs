@@ -72,16 +72,17 @@ fn the_binary_shows_each_refusal() {
     let output = support::run(STEP2, &["127.0.0.1:0"]);
     support::assert_success(&output);
     let text = support::stdout(&output);
-    for line in [
-        "bind(fd 3, 127.0.0.1:0) -> ok",
-        "we asked for port 0, so the OS chose a free port",
-        "EADDRINUSE",
-        "EADDRNOTAVAIL",
-        "EINVAL: this socket is already bound",
-        "Next: make the socket accept connections: cargo run --bin step3_listen",
-    ] {
-        assert!(text.contains(line), "missing {line:?} in:\n{text}");
-    }
+    support::assert_contains_all(
+        &text,
+        &[
+            "bind(fd 3, 127.0.0.1:0) -> ok",
+            "we asked for port 0, so the OS chose a free port",
+            "EADDRINUSE",
+            "EADDRNOTAVAIL",
+            "EINVAL: this socket is already bound",
+            "Next: make the socket accept connections: cargo run --bin step3_listen",
+        ],
+    );
 }
 
 #[test]

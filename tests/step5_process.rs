@@ -5,7 +5,7 @@
 mod support;
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
@@ -21,14 +21,7 @@ const STEP5: &str = env!("CARGO_BIN_EXE_step5_process");
 
 /// A connected pair on loopback: (client, server side), both with timeouts.
 fn connected_pair() -> (Socket, Socket) {
-    let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
-    let addr: SocketAddr = local_addr(&listener).unwrap();
-    let client = connect(addr, support::LIMIT).unwrap();
-    let (server, _) = listener.accept().unwrap();
-    for socket in [&client, &server] {
-        socket.set_read_timeout(Some(support::LIMIT)).unwrap();
-        socket.set_write_timeout(Some(support::LIMIT)).unwrap();
-    }
+    let (client, server, _, _) = support::socket_pair();
     (client, server)
 }
 
@@ -150,15 +143,37 @@ fn the_binary_shows_recv_taking_a_long_message_in_pieces() {
     let output = support::run(STEP5, &["127.0.0.1:0", "--with-client"]);
     support::assert_success(&output);
     let text = support::stdout(&output);
-    for line in [
-        "server: recv(fd 5, 1024) -> 19 bytes: 'Hello network world'",
-        "server: send(fd 5, 33 bytes) -> 33",
-        "client: recv(fd 4, 1024) -> '|From Server| Hello network world'",
-        "client: send(fd 4, \"你好\") -> 6",
-        "server: recv(fd 5, 1024) -> 1024 bytes, 1476 still buffered",
-        "server: recv(fd 5, 1024) -> 452 bytes, 0 still buffered",
-        "Next: end a connection properly: cargo run --bin step6_close",
-    ] {
-        assert!(text.contains(line), "missing {line:?} in:\n{text}");
-    }
+    support::assert_contains_all(
+        &text,
+        &[
+            "server: recv(fd 5, 1024) -> 19 bytes: 'Hello network world'",
+            "server: send(fd 5, 33 bytes) -> 33",
+            "client: recv(fd 4, 1024) -> '|From Server| Hello network world'",
+            "client: send(fd 4, \"你好\") -> 6",
+            "server: recv(fd 5, 1024) -> 1024 bytes, 1476 still buffered",
+            "server: recv(fd 5, 1024) -> 452 bytes, 0 still buffered",
+            "Next: end a connection properly: cargo run --bin step6_close",
+        ],
+    );
+}
+
+#[test]
+fn the_binary_serves_a_client_from_another_terminal_like_the_seed() {
+    let mut server = support::start_server(STEP5, &["127.0.0.1:0"]);
+    let client = support::run(env!("CARGO_BIN_EXE_client"), &[&server.addr.to_string()]);
+    support::assert_success(&client);
+    let text = support::stdout(&client);
+    assert!(
+        text.contains("recv(fd 3, 1024) -> '|From Server| Hello network world'"),
+        "{text}"
+    );
+    support::wait_for_line(
+        &server.lines,
+        "recv(fd 4, 1024) -> 19 bytes: 'Hello network world'",
+    );
+    support::wait_for_line(&server.lines, "recv(fd 4, 1024) -> 0 bytes");
+    assert!(
+        server.wait_for_exit(),
+        "step5_process should end after its client"
+    );
 }

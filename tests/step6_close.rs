@@ -4,34 +4,16 @@
 
 mod support;
 
-use std::net::SocketAddr;
 
 use pretty_assertions::assert_eq;
-use socket2::Socket;
-use socket_steps::client::connect;
-use socket_steps::step2_bind::local_addr;
-use socket_steps::step3_listen::listening_socket;
 use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
 use socket_steps::step6_close::{close, finish_sending, recv_until_closed};
 
 const STEP6: &str = env!("CARGO_BIN_EXE_step6_close");
 
-/// A connected pair on loopback: (client, server side, server address, client address).
-fn connected_pair() -> (Socket, Socket, SocketAddr, SocketAddr) {
-    let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
-    let addr = local_addr(&listener).unwrap();
-    let client = connect(addr, support::LIMIT).unwrap();
-    let (server, peer) = listener.accept().unwrap();
-    for socket in [&client, &server] {
-        socket.set_read_timeout(Some(support::LIMIT)).unwrap();
-        socket.set_write_timeout(Some(support::LIMIT)).unwrap();
-    }
-    (client, server, addr, peer.as_socket().unwrap())
-}
-
 #[test]
 fn ex6_1_recv_until_closed_reads_everything_until_end_of_file() {
-    let (client, server, _, _) = connected_pair();
+    let (client, server, _, _) = support::socket_pair();
     let message: Vec<u8> = (0..3000u32).map(|i| (i % 97) as u8).collect();
     send_all(&client, &message).unwrap();
     close(client);
@@ -40,14 +22,14 @@ fn ex6_1_recv_until_closed_reads_everything_until_end_of_file() {
 
 #[test]
 fn ex6_1_recv_until_closed_returns_nothing_when_the_peer_sent_nothing() {
-    let (client, server, _, _) = connected_pair();
+    let (client, server, _, _) = support::socket_pair();
     close(client);
     assert_eq!(recv_until_closed(&server).unwrap(), b"");
 }
 
 #[test]
 fn close_makes_the_peer_read_end_of_file() {
-    let (client, server, _, _) = connected_pair();
+    let (client, server, _, _) = support::socket_pair();
     close(server);
     assert_eq!(
         recv(&client, RECV_SIZE).unwrap(),
@@ -58,7 +40,7 @@ fn close_makes_the_peer_read_end_of_file() {
 
 #[test]
 fn half_close_lets_the_peer_still_reply() {
-    let (client, server, _, _) = connected_pair();
+    let (client, server, _, _) = support::socket_pair();
     send_all(&client, b"question").unwrap();
     finish_sending(&client).unwrap();
     // The server reads the question and the end of file...
@@ -73,7 +55,7 @@ fn half_close_lets_the_peer_still_reply() {
 #[cfg(target_os = "linux")]
 fn the_side_that_closes_first_keeps_time_wait() {
     use socket_steps::proc_net::{state_of, wait_for, TcpState};
-    let (client, server, server_addr, client_addr) = connected_pair();
+    let (client, server, server_addr, client_addr) = support::socket_pair();
     close(server);
     assert_eq!(recv(&client, RECV_SIZE).unwrap(), b"");
     close(client);
@@ -90,14 +72,15 @@ fn the_binary_shows_end_of_file_and_the_restart() {
     let output = support::run(STEP6, &["127.0.0.1:0", "--with-client"]);
     support::assert_success(&output);
     let text = support::stdout(&output);
-    for line in [
-        "server: close(fd 5) -> the kernel sends a FIN to 127.0.0.1:",
-        "client: recv(fd 4, 1024) -> '|From Server| Hello network world'",
-        "client: recv(fd 4, 1024) -> 0 bytes: end of file",
-        "bind with SO_REUSEADDR    -> ok",
-    ] {
-        assert!(text.contains(line), "missing {line:?} in:\n{text}");
-    }
+    support::assert_contains_all(
+        &text,
+        &[
+            "server: close(fd 5) -> the kernel sends a FIN to 127.0.0.1:",
+            "client: recv(fd 4, 1024) -> '|From Server| Hello network world'",
+            "client: recv(fd 4, 1024) -> 0 bytes: end of file",
+            "bind with SO_REUSEADDR    -> ok",
+        ],
+    );
     if cfg!(target_os = "linux") {
         assert!(text.contains("FIN_WAIT2"), "{text}");
         assert!(text.contains("TIME_WAIT, unread 0 B"), "{text}");
@@ -106,4 +89,23 @@ fn the_binary_shows_end_of_file_and_the_restart() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn the_binary_serves_a_client_from_another_terminal_and_closes_first() {
+    let mut server = support::start_server(STEP6, &["127.0.0.1:0"]);
+    let client = support::run(env!("CARGO_BIN_EXE_client"), &[&server.addr.to_string()]);
+    support::assert_success(&client);
+    assert!(support::stdout(&client).contains("'|From Server| Hello network world'"));
+    support::wait_for_line(
+        &server.lines,
+        "server: close(fd 4) -> the kernel sends a FIN",
+    );
+    if cfg!(target_os = "linux") {
+        support::wait_for_line(&server.lines, "TIME_WAIT");
+    }
+    assert!(
+        server.wait_for_exit(),
+        "step6_close should end after its client"
+    );
 }
