@@ -4,7 +4,6 @@
 
 mod support;
 
-
 use pretty_assertions::assert_eq;
 use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
 use socket_steps::step6_close::{close, finish_sending, recv_until_closed};
