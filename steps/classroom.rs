@@ -238,11 +238,7 @@ fn new(dir: &Path) -> anyhow::Result<()> {
     }
     write_copy(root, dir, &files, &exercises, |_| Fill::Todo)?;
     let ids: Vec<&str> = exercises.iter().map(|e| e.id.as_str()).collect();
-    println!(
-        "wrote a student copy to {} ({} files)",
-        dir.display(),
-        files.len() + 1
-    );
+    println!("wrote a student copy to {}", dir.display());
     println!(
         "the exercises {} are todo!()s in src/; the solutions stayed here.",
         ids.join(", ")
