@@ -20,6 +20,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -342,13 +343,22 @@ struct Run {
     status: ExitStatus,
     stdout: String,
     stderr: String,
+    /// We stopped it at its deadline.
+    timed_out: bool,
 }
 
-/// Runs `cargo ARGS` in `dir`, calling `progress` with each line cargo prints on stderr.
+/// How long one exercise's tests may run in `check` and `verify`. The tests bound every wait,
+/// but a student's loop that never ends (a `recv` loop that misses the empty `recv`) would
+/// otherwise hang `check` for ever.
+const TEST_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Runs `cargo ARGS` in `dir`, calling `progress` with each line cargo prints on stderr, and
+/// stops it (with the test programs it started) after `deadline`.
 fn cargo(
     dir: &Path,
     args: &[&str],
     target_dir: Option<&Path>,
+    deadline: Option<Duration>,
     mut progress: impl FnMut(&str),
 ) -> anyhow::Result<Run> {
     let program = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
@@ -363,6 +373,9 @@ fn cargo(
     if let Some(target_dir) = target_dir {
         command.env("CARGO_TARGET_DIR", target_dir);
     }
+    // Its own process group, so that at the deadline we stop the test program too, not only cargo.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command
         .spawn()
         .with_context(|| format!("could not run `{program}`"))?;
@@ -372,12 +385,37 @@ fn cargo(
         let _ = stdout_pipe.read_to_string(&mut text);
         text
     });
+    let stderr_pipe = child.stderr.take().expect("piped");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr_pipe).lines() {
+            if lines.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
     let mut stderr = String::new();
-    for line in BufReader::new(child.stderr.take().expect("piped")).lines() {
-        let line = line.unwrap_or_default();
-        progress(&line);
-        stderr.push_str(&line);
-        stderr.push('\n');
+    let mut timed_out = false;
+    loop {
+        let left = deadline.map_or(Duration::from_secs(3600), |d| {
+            d.saturating_sub(started.elapsed())
+        });
+        match received.recv_timeout(left) {
+            Ok(line) => {
+                progress(&line);
+                stderr.push_str(&line);
+                stderr.push('\n');
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                if deadline.is_some_and(|d| started.elapsed() >= d) {
+                    timed_out = true;
+                    stop(&mut child);
+                    break;
+                }
+            }
+        }
     }
     let status = child.wait()?;
     let stdout = reader.join().unwrap_or_default();
@@ -385,7 +423,18 @@ fn cargo(
         status,
         stdout,
         stderr,
+        timed_out,
     })
+}
+
+/// Kills `child` and, on Unix, every process in its group (the test program cargo started).
+fn stop(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
 }
 
 /// The test targets that grade `entries`, once each, in order.
@@ -411,7 +460,7 @@ fn build_tests(
         args.push("--test");
         args.push(target);
     }
-    cargo(dir, &args, target_dir, progress)
+    cargo(dir, &args, target_dir, None, progress)
 }
 
 /// How one exercise's tests went.
@@ -428,6 +477,8 @@ enum Status {
     NoTests,
     /// The test binary did not run (it crashed, or cargo failed).
     Error,
+    /// The tests ran past [`TEST_DEADLINE`] and were stopped.
+    TimedOut,
 }
 
 impl Status {
@@ -439,6 +490,7 @@ impl Status {
             Status::Failing => "FAILING".to_string(),
             Status::NoTests => "no tests?!".to_string(),
             Status::Error => "ERROR".to_string(),
+            Status::TimedOut => "TIMED OUT".to_string(),
         }
     }
 }
@@ -457,6 +509,7 @@ fn grade(dir: &Path, entry: &Entry, target_dir: Option<&Path>) -> anyhow::Result
         dir,
         &["test", "--test", &target, &filter],
         target_dir,
+        Some(TEST_DEADLINE),
         |_| {},
     )?;
     let outcomes = classroom::test_outcomes(&run.stdout);
@@ -478,7 +531,9 @@ fn grade(dir: &Path, entry: &Entry, target_dir: Option<&Path>) -> anyhow::Result
             (o.name.clone(), message)
         })
         .collect();
-    let status = if outcomes.is_empty() {
+    let status = if run.timed_out {
+        Status::TimedOut
+    } else if outcomes.is_empty() {
         if run.status.success() {
             Status::NoTests
         } else {
@@ -704,6 +759,12 @@ fn print_progress(entries: &[Entry], results: &[Graded]) {
             entry.test_filter(),
             entry.test_target()
         ),
+        Status::TimedOut => println!(
+            "  Its tests were still running after {} s, so check stopped them: is there a loop \
+             that never ends?\n  Run them yourself to see where: {}",
+            TEST_DEADLINE.as_secs(),
+            entry.test_command()
+        ),
         Status::Error => {
             println!("  The tests did not run; cargo said:");
             for line in result
@@ -867,7 +928,14 @@ fn verify_in(
         let graded = grade(copy, entry, Some(target_dir))?;
         live.clear();
         let total = graded.passed.len() + graded.failed.len();
-        let verdict = if total == 0 {
+        let verdict = if graded.run.timed_out {
+            problems.push(format!(
+                "exercise {}: its tests did not finish within {} s while it is unsolved",
+                entry.id,
+                TEST_DEADLINE.as_secs()
+            ));
+            "TIMED OUT".to_string()
+        } else if total == 0 {
             problems.push(format!(
                 "exercise {}: no test matches `{}`",
                 entry.id,
