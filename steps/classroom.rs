@@ -1093,6 +1093,25 @@ fn verify_in(
             "a student copy's `classroom solution` did not refuse: {leak_err}"
         ));
     }
+    let hint = Command::new(&classroom_exe)
+        .args(["hint", &first.id])
+        .current_dir(copy)
+        .output()
+        .context("could not run the copy's `classroom hint`")?;
+    let hint_out = String::from_utf8_lossy(&hint.stdout);
+    let hints = hint.status.success() && hint_out.contains(&first.hint);
+    println!(
+        "student copy: `classroom hint {}` gives the hint: {}",
+        first.id,
+        if hints { "ok" } else { "NO" }
+    );
+    if !hints {
+        problems.push(format!(
+            "a student copy's `classroom hint {}` did not give the hint:\n{hint_out}{}",
+            first.id,
+            String::from_utf8_lossy(&hint.stderr)
+        ));
+    }
     if !problems.is_empty() {
         println!();
         for problem in &problems {
