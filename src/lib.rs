@@ -17,6 +17,11 @@
 //! | [`step6_close`] | `close(2)`, `shutdown(2)` | `cargo run --bin step6_close` | `tests/step6_close.rs` | 6. Close |
 //! | [`client`] | `connect(2)` | `cargo run --bin client` | `tests/client.rs` | 7. The client |
 //! | [`echo`] | the seed's demo | `cargo run --bin echo_server`, `echo_client` | `tests/echo.rs` | 8. The echo demo |
+//! | [`udp`] | `recvfrom(2)`, `sendto(2)` | `cargo run --bin udp_echo_server`, `udp_echo_client` | `tests/udp.rs` | Datagrams |
+//! | `unix_domain` (Unix only) | `AF_UNIX` | `cargo run --bin unix_echo_server`, `unix_echo_client` | `tests/unix_domain.rs` | Unix-domain sockets |
+//! | [`ipv6`] | `AF_INET6`, `IPV6_V6ONLY` | (tests only) | `tests/ipv6.rs` | IPv6 |
+//! | [`raw`] | `SOCK_RAW` | (tests only) | `tests/raw.rs` | Raw sockets |
+//! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
 //!
 //! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
 //! binary), [`narrate`] (the printed narration of each call, shared by the step binaries),
@@ -41,6 +46,13 @@ pub mod step6_close;
 
 pub mod client;
 pub mod echo;
+
+pub mod experiments;
+pub mod ipv6;
+pub mod raw;
+pub mod udp;
+#[cfg(unix)]
+pub mod unix_domain;
 
 pub mod advice;
 pub mod classroom;
