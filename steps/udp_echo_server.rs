@@ -29,6 +29,10 @@ fn main() {
         println!(
             "listening on {local} (UDP: no listen(2), no accept(2); every datagram arrives on {fd})"
         );
+        println!(
+            "In another terminal run: cargo run --bin udp_echo_client -- {local} Hello. \
+             Stop the server with Ctrl-C."
+        );
         loop {
             let datagram = udp::receive_datagram(&socket, udp::RECV_SIZE)?;
             println!(

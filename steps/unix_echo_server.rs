@@ -42,6 +42,16 @@ mod unix {
             "listening on {} ({fd}, AF_UNIX, SOCK_STREAM)",
             path.display()
         );
+        let leftover = if unix_domain::abstract_name(&path).is_some() {
+            ""
+        } else {
+            " (its socket file stays behind; the next start removes it)"
+        };
+        println!(
+            "In another terminal run: cargo run --bin unix_echo_client -- {}. Stop the server \
+             with Ctrl-C{leftover}.",
+            path.display()
+        );
         loop {
             let (connection, peer) = listener.accept()?;
             let conn_fd = describe(&connection);
