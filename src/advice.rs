@@ -71,8 +71,13 @@ fn explain_bind(
         ),
         io::ErrorKind::PermissionDenied if port != 0 && port < 1024 => format!(
             "cannot bind {addr}: port {port} is a privileged port (below 1024) and this program \
-             is not allowed to use it (EACCES). Binding it needs root or CAP_NET_BIND_SERVICE; \
-             instead, {retry}"
+             is not allowed to use it (EACCES). Binding it needs root or CAP_NET_BIND_SERVICE{}; \
+             instead, {retry}",
+            if cfg!(target_os = "linux") {
+                " (or a lower sysctl net.ipv4.ip_unprivileged_port_start)"
+            } else {
+                ""
+            }
         ),
         io::ErrorKind::PermissionDenied => {
             format!("cannot bind {addr}: permission denied (EACCES); {retry}")
