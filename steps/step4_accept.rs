@@ -14,15 +14,16 @@ fn main() {
         let args = Args::from_env()?;
         title("Step 4: accept");
         let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        let target = narrate::reachable(bound); // where our own client connects
         println!();
 
         // With --with-client we connect before calling accept: the kernel completes the
         // handshake on its own, so connect returns even though nobody has accepted yet.
         let own_client = if args.with_client {
-            let client = client::connect(bound, client::CONNECT_TIMEOUT)
-                .map_err(|error| advice::connect_failed(bound, error))?;
+            let client = client::connect(target, client::CONNECT_TIMEOUT)
+                .map_err(|error| advice::connect_failed(target, error))?;
             let from = step2_bind::local_addr(&client)?;
-            println!("client: connect({bound}) -> ok, from {from}");
+            println!("client: connect({target}) -> ok, from {from}");
             explain("the client's kernel chose its port (an ephemeral port).");
             narrate::kernel_when(bound, None, |listener| listener.rx_queue >= 1);
             Some((client, from))
