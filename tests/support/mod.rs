@@ -71,8 +71,49 @@ pub fn wait_with_limit(mut child: Child, what: &str) -> Output {
 }
 
 /// Standard output as text.
+///
+/// File descriptors are renumbered as if the program had inherited only stdin, stdout and
+/// stderr (see [`shift_fds`]), so that tests can expect its first socket to be `fd 3`.
 pub fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    match fds(&text).min() {
+        Some(lowest) if lowest > 3 => shift_fds(&text, lowest - 3),
+        _ => text,
+    }
+}
+
+/// The numbers that follow `fd ` in `text`.
+fn fds(text: &str) -> impl Iterator<Item = u32> + '_ {
+    text.match_indices("fd ").filter_map(|(at, _)| {
+        let digits: String = text[at + 3..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    })
+}
+
+/// Lowers every `fd N` in `text` by `offset`. A test run that inherits descriptors from its
+/// parent (make's jobserver, some IDEs and CI agents leave some open) passes them on to the
+/// programs it starts, whose sockets then get higher numbers than the usual 3, 4, 5.
+pub fn shift_fds(text: &str, offset: u32) -> String {
+    if offset == 0 {
+        return text.to_string();
+    }
+    let mut result = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("fd ") {
+        result.push_str(&rest[..at + 3]);
+        rest = &rest[at + 3..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        match rest[..digits].parse::<u32>() {
+            Ok(fd) if fd >= offset => result.push_str(&(fd - offset).to_string()),
+            _ => result.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    result.push_str(rest);
+    result
 }
 
 /// Standard error as text.
@@ -152,15 +193,7 @@ pub fn start_server(exe: &str, args: &[&str]) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("could not start {exe}: {e}"));
-    let out = child.stdout.take().expect("piped stdout");
-    let (send, lines) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = read_lines(child.stdout.take().expect("piped stdout"));
     let mut server = Server {
         child,
         addr: "0.0.0.0:0".parse().unwrap(),
@@ -173,6 +206,26 @@ pub fn start_server(exe: &str, args: &[&str]) -> Server {
         .and_then(|addr| addr.trim_end_matches([',', '.', ':']).parse().ok())
         .unwrap_or_else(|| panic!("{exe} did not say where it listens"));
     server
+}
+
+/// Reads a server's output line by line in a thread; the lines come through the channel.
+///
+/// The first descriptor a server prints is its first socket: fd 3, unless the test run inherited
+/// extra descriptors; we renumber from it (see [`shift_fds`]).
+pub fn read_lines(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (send, lines) = mpsc::channel();
+    thread::spawn(move || {
+        let mut offset = None;
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if offset.is_none() {
+                offset = fds(&line).next().map(|first| first.saturating_sub(3));
+            }
+            if send.send(shift_fds(&line, offset.unwrap_or(0))).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
 
 /// Waits at most [`LIMIT`] for a line containing `needle`, and returns it.
