@@ -154,32 +154,42 @@ fn unix_datagrams_keep_boundaries_and_lose_tails() -> io::Result<()> {
 }
 // ANCHOR_END: datagram_pair
 
+/// A server process that is killed when dropped, so that a failing test leaves none behind (a
+/// leftover server keeps the test run's output open, and `cargo test | ...` would never end).
+struct Running(std::process::Child);
+
+impl Running {
+    fn stop(mut self) {
+        let _ = self.0.kill();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `unix_echo_server` on `path` and waits until it listens.
-fn start_unix_server(path: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    use std::io::BufRead;
+fn start_unix_server(path: &str) -> (Running, std::sync::mpsc::Receiver<String>) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_server"))
         .arg(path)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start unix_echo_server");
-    let out = child.stdout.take().unwrap();
-    let (send, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in io::BufReader::new(out).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = support::read_lines(child.stdout.take().unwrap());
+    let server = Running(child);
     support::wait_for_line(&lines, &format!("listening on {path}"));
-    (child, lines)
+    (server, lines)
 }
 
 #[test]
 fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
     let path = fresh_path("echo-pair");
     let shown = path.to_str().unwrap();
-    let (mut server, lines) = start_unix_server(shown);
+    let (server, lines) = start_unix_server(shown);
     let output = support::run(
         env!("CARGO_BIN_EXE_unix_echo_client"),
         &[shown, "Hello network world"],
@@ -198,17 +208,15 @@ fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
     assert!(err.contains("another server is answering"), "{err}");
 
     // Kill the server: the file stays, the client is told it is stale, a new server removes it.
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.stop();
     assert!(path.exists(), "the socket file outlived its server");
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
     let err = support::assert_clean_failure(&output);
     assert!(err.contains("no server listens on it"), "{err}");
-    let (mut server, _lines) = start_unix_server(shown);
+    let (server, _lines) = start_unix_server(shown);
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
     support::assert_success(&output);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.stop();
     std::fs::remove_file(&path).unwrap();
 }
 
