@@ -37,6 +37,7 @@ pub mod step6_close;
 
 pub mod client;
 pub mod echo;
+pub mod threaded;
 
 pub mod advice;
 pub mod cli;

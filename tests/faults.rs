@@ -1,0 +1,222 @@
+//! Faults and load that both echo servers must survive. After each one, the next client must
+//! still get a correct answer.
+//!
+//! Each test starts its own server process on port 0, so they run in parallel. The threaded
+//! server is started with short timeouts (`--idle-timeout`, `--write-timeout`) so that the tests
+//! that wait for a timeout take a second or two, not the default 30 s; the serial server's write
+//! timeout is fixed (`echo::WRITE_TIMEOUT`).
+
+mod echo_support;
+mod support;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use echo_support::{assert_answers, check_echo, read_echo, Rng};
+use socket2::{Domain, SockAddr, Socket, Type};
+use support::{start_server, wait_for_line, Server, LIMIT};
+
+const SERIAL: &str = env!("CARGO_BIN_EXE_echo_server");
+const THREADED: &str = env!("CARGO_BIN_EXE_echo_server_threaded");
+
+/// The threaded server with timeouts short enough for tests.
+fn threaded(extra: &[&str]) -> Server {
+    let mut args = vec!["127.0.0.1:0", "--idle-timeout=2", "--write-timeout=1"];
+    args.extend_from_slice(extra);
+    start_server(THREADED, &args)
+}
+
+fn serial() -> Server {
+    start_server(SERIAL, &["127.0.0.1:0"])
+}
+
+/// Runs `fault` against a fresh server of each kind, then checks that the server still answers.
+/// What `fault` returns (e.g. a connection it leaves open) is kept until after that check.
+fn both<T>(name: &str, fault: impl Fn(&Server) -> T) {
+    for (kind, server) in [("serial", serial()), ("threaded", threaded(&[]))] {
+        let kept = fault(&server);
+        assert_answers(server.addr, &format!("{name} ({kind} server)"));
+        drop(kept);
+    }
+}
+
+#[test]
+fn a_client_that_resets_mid_stream() {
+    both("a reset", |server| {
+        let mut stream = support::connect(server.addr);
+        let data = vec![b'x'; 200_000];
+        stream.write_all(&data).unwrap();
+        // Read a little of the echo, so that the server is surely busy with us...
+        let mut some = [0; 100];
+        stream.read_exact(&mut some).unwrap();
+        // ...then reset: SO_LINGER with a zero timeout makes close(2) send RST instead of FIN.
+        let socket = Socket::from(stream);
+        socket.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(socket);
+    });
+}
+
+#[test]
+fn a_client_that_connects_and_closes_without_sending() {
+    both("a silent close", |server| {
+        for _ in 0..3 {
+            drop(support::connect(server.addr));
+        }
+    });
+}
+
+/// A client that sends 10 MB and never reads: once the replies fill its receive buffer and the
+/// server's send buffer, the server's `send` blocks. Without a write timeout it would block
+/// forever, and (for the serial server) so would every later client.
+#[test]
+fn a_client_that_sends_10_mb_without_reading() {
+    both("10 MB sent without reading", |server| {
+        // A small receive buffer (set before connect, so it also limits the TCP window): the
+        // server's replies fill it at once. Setting it also turns off Linux's buffer autotuning.
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket.connect_timeout(&SockAddr::from(server.addr), LIMIT).unwrap();
+        socket.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut stream = TcpStream::from(socket);
+        let chunk = vec![b'y'; 64 * 1024];
+        let mut sent = 0;
+        while sent < 10_000_000 {
+            match stream.write(&chunk) {
+                Ok(n) => sent += n,
+                // The server stopped reading: its receive buffer and our send buffer are full.
+                Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    break
+                }
+                // The server gave up on us and closed (or reset) the connection: also fine.
+                Err(_) => break,
+            }
+        }
+        // We stay connected and never read (`both` keeps the stream open while the next client
+        // asks): the server must give up on its own. The serial server can answer the next
+        // client only after it has given up on this one.
+        stream
+    });
+}
+
+/// A deterministic mix of chunk lengths and byte values: every byte must come back, in order.
+#[test]
+fn random_bytes_of_random_lengths() {
+    both("random bytes", |server| {
+        let mut rng = Rng::new(0x5eed_50c7);
+        let mut data = Vec::new();
+        let mut chunks = Vec::new();
+        while data.len() < 300_000 {
+            let len = rng.between(1, 5000);
+            let chunk = rng.bytes(len);
+            data.extend_from_slice(&chunk);
+            chunks.push(chunk);
+        }
+        let stream = support::connect(server.addr);
+        let mut writer = stream.try_clone().unwrap();
+        // We write from one thread and read from another: writing everything before reading could
+        // fill both directions' buffers and deadlock (the fault of the previous test).
+        let sending = thread::spawn(move || {
+            for chunk in chunks {
+                writer.write_all(&chunk).unwrap();
+            }
+            writer.shutdown(Shutdown::Write).unwrap();
+        });
+        let mut reply = Vec::new();
+        let mut reader = stream;
+        reader.read_to_end(&mut reply).unwrap();
+        sending.join().unwrap();
+        let pieces = check_echo(&reply, &data).unwrap_or_else(|e| panic!("{e}"));
+        assert!(pieces >= data.len() / 1024, "{pieces} pieces for {} bytes", data.len());
+    });
+}
+
+#[test]
+fn a_thousand_connections_one_after_another() {
+    both("1,000 connections", |server| {
+        for i in 0..1000 {
+            let message = format!("client {i}");
+            let mut stream = support::connect(server.addr);
+            stream.write_all(message.as_bytes()).unwrap();
+            read_echo(&mut stream, message.as_bytes(), LIMIT)
+                .unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        }
+    });
+}
+
+/// More clients than the cap, at once: the first `MAX_CLIENTS` are served; the others wait in the
+/// accept queue (the server says so) and are served as soon as threads are free.
+#[test]
+fn threaded_survives_200_concurrent_clients_over_its_cap() {
+    let cap = socket_steps::threaded::MAX_CLIENTS;
+    let server = threaded(&["--idle-timeout=20"]);
+    let addr = server.addr;
+    // The first `cap` clients are answered once and then hold their connection (and a thread).
+    let release = Arc::new(Barrier::new(cap + 1));
+    let holders: Vec<_> = (0..cap)
+        .map(|i| {
+            let release = Arc::clone(&release);
+            thread::spawn(move || {
+                let mut stream = round_trip(addr, i);
+                release.wait();
+                stream.shutdown(Shutdown::Write).unwrap();
+            })
+        })
+        .collect();
+    wait_for_line(&server.lines, &format!("{cap} clients are being served (the cap)"));
+    // The rest connect now: the kernel completes their handshakes, but the server accepts none
+    // of them until a holder leaves.
+    let waiters: Vec<_> = (cap..200)
+        .map(|i| thread::spawn(move || drop(round_trip(addr, i))))
+        .collect();
+    release.wait();
+    for handle in holders.into_iter().chain(waiters) {
+        handle.join().expect("a client failed");
+    }
+    assert_answers(addr, "200 concurrent clients");
+}
+
+fn round_trip(addr: SocketAddr, i: usize) -> TcpStream {
+    let message = format!("client {i}");
+    let mut stream = support::connect(addr);
+    stream.write_all(message.as_bytes()).unwrap();
+    read_echo(&mut stream, message.as_bytes(), LIMIT).unwrap_or_else(|e| panic!("client {i}: {e}"));
+    stream
+}
+
+/// The threaded server closes a connection whose client stopped reading, and says so.
+#[test]
+fn threaded_closes_a_client_that_does_not_read() {
+    let server = threaded(&[]);
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect_timeout(&SockAddr::from(server.addr), LIMIT).unwrap();
+    socket.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut stream = TcpStream::from(socket);
+    let chunk = vec![b'z'; 64 * 1024];
+    for _ in 0..160 {
+        if stream.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    wait_for_line(&server.lines, "timed out");
+}
+
+/// Out of file descriptors: with `ulimit -n 32` the server can hold about 28 connections; the
+/// next `accept` fails with EMFILE. The server must say so, keep going, and serve again once
+/// clients leave.
+#[cfg(unix)]
+#[test]
+fn threaded_survives_running_out_of_file_descriptors() {
+    let command = format!("ulimit -n 32 && exec {THREADED} 127.0.0.1:0 --idle-timeout=20");
+    let server = start_server("sh", &["-c", &command]);
+    // Every one of these completes its handshake (the kernel does that), but the server cannot
+    // accept them all.
+    let clients: Vec<TcpStream> = (0..40).map(|_| support::connect(server.addr)).collect();
+    let line = wait_for_line(&server.lines, "accept failed");
+    assert!(line.contains("Too many open files") || line.contains("os error 24"), "{line}");
+    drop(clients);
+    assert_answers(server.addr, "running out of file descriptors");
+}
