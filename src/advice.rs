@@ -84,7 +84,10 @@ mod tests {
         let error = bind_failed(addr(), "step2_bind", io::ErrorKind::AddrInUse.into());
         let text = error.to_string();
         assert!(text.contains("port 50007 is already in use"), "{text}");
-        assert!(text.contains("cargo run --bin step2_bind -- 127.0.0.1:50008"), "{text}");
+        assert!(
+            text.contains("cargo run --bin step2_bind -- 127.0.0.1:50008"),
+            "{text}"
+        );
         // The original error stays available as the cause.
         assert_eq!(error.chain().count(), 2);
     }
@@ -92,7 +95,8 @@ mod tests {
     #[test]
     fn privileged_port_explains_the_rule() {
         let low: SocketAddr = "127.0.0.1:80".parse().unwrap();
-        let text = bind_failed(low, "echo_server", io::ErrorKind::PermissionDenied.into()).to_string();
+        let text =
+            bind_failed(low, "echo_server", io::ErrorKind::PermissionDenied.into()).to_string();
         assert!(text.contains("privileged port"), "{text}");
         assert!(text.contains("127.0.0.1:1024"), "{text}");
     }
@@ -101,6 +105,9 @@ mod tests {
     fn refused_connect_says_to_start_a_server() {
         let text = connect_failed(addr(), io::ErrorKind::ConnectionRefused.into()).to_string();
         assert!(text.contains("nothing is listening"), "{text}");
-        assert!(text.contains("cargo run --bin echo_server -- 127.0.0.1:50007"), "{text}");
+        assert!(
+            text.contains("cargo run --bin echo_server -- 127.0.0.1:50007"),
+            "{text}"
+        );
     }
 }

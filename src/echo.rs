@@ -17,6 +17,14 @@ use socket2::Socket;
 use crate::step4_accept::accept;
 use crate::step5_process::{recv, send_all, RECV_SIZE};
 
+/// How long the server waits for a client to make room for our reply (`SO_SNDTIMEO`).
+///
+/// The seed has no timeout at all. We add this one so that a client that sends without ever
+/// reading cannot freeze the server forever: once both sides' buffers are full, our `send`
+/// would wait for ever. We deliberately set no *read* timeout, as in the seed: an idle client
+/// keeps the one-at-a-time server busy, which the "many clients" chapter measures.
+pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What the seed's server puts in front of every piece it echoes: `'|From Server| ' + data`.
 pub const PREFIX: &[u8] = b"|From Server| ";
 
@@ -75,7 +83,10 @@ pub fn serve_forever(listener: &Socket, clients: Option<usize>, mut log: impl Fn
             }
         };
         log(Event::Connected(peer));
-        match serve_connection(&connection) {
+        let served_ok = connection
+            .set_write_timeout(Some(WRITE_TIMEOUT))
+            .and_then(|()| serve_connection(&connection));
+        match served_ok {
             Ok(bytes) => log(Event::Finished(peer, bytes)),
             Err(error) => log(Event::Failed(peer, error)),
         }

@@ -19,7 +19,8 @@
 //! | [`echo`] | the seed's demo | `cargo run --bin echo_server`, `echo_client` | `tests/echo.rs` | 8. The echo demo |
 //!
 //! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
-//! binary), [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
+//! binary), [`narrate`] (the printed narration of each call, shared by the step binaries),
+//! [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
 //! kernel's TCP table, `/proc/net/tcp`, to show each socket's state; Linux only).
 //!
 //! Where teaching won over realism: every step calls the system call on its own through
@@ -41,4 +42,5 @@ pub mod threaded;
 
 pub mod advice;
 pub mod cli;
+pub mod narrate;
 pub mod proc_net;

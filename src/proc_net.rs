@@ -101,11 +101,7 @@ pub struct TcpEntry {
 impl fmt::Display for TcpEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.state {
-            TcpState::Listen => write!(
-                f,
-                "{} LISTEN, accept queue {}",
-                self.local, self.rx_queue
-            ),
+            TcpState::Listen => write!(f, "{} LISTEN, accept queue {}", self.local, self.rx_queue),
             state => write!(
                 f,
                 "{} -> {} {state}, unread {} B, unacknowledged {} B",
@@ -194,15 +190,22 @@ fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
 }
 
 /// One line for the reader: what the kernel's table says about the socket at `local` (and
-/// `remote`), or why we cannot show it.
+/// `remote`; without it, the listener at `local` if there is one), or why we cannot show it.
 pub fn describe(local: SocketAddr, remote: Option<SocketAddr>) -> String {
     match snapshot() {
         None => format!(
             "kernel: (the TCP table /proc/net/tcp is Linux-only) local_addr = {local}{}",
-            remote.map(|r| format!(", peer_addr = {r}")).unwrap_or_default()
+            remote
+                .map(|r| format!(", peer_addr = {r}"))
+                .unwrap_or_default()
         ),
         Some(entries) => {
-            let found = find(&entries, local, remote);
+            let mut found = find(&entries, local, remote);
+            if remote.is_none() && found.iter().any(|e| e.state == TcpState::Listen) {
+                // Connections accepted from a listener share its local address: without a
+                // remote address we were asked about the listener itself.
+                found.retain(|e| e.state == TcpState::Listen);
+            }
             match found.as_slice() {
                 [] => format!("kernel: /proc/net/tcp has no entry for {local}"),
                 [entry] => format!("kernel: /proc/net/tcp: {entry}"),
@@ -223,6 +226,33 @@ pub fn state_of(local: SocketAddr, remote: Option<SocketAddr>) -> Option<TcpEntr
     find(&entries, local, remote)
         .into_iter()
         .find(|e| !listener_only || e.state == TcpState::Listen)
+}
+
+/// Waits until the kernel's entry for `local` → `remote` (the listener when `remote` is `None`)
+/// satisfies `ready`, checking every few milliseconds for at most `limit`, and returns the last
+/// entry seen. Off Linux, returns `None` at once.
+///
+/// We use this where the kernel finishes something just after our call returns (a peer's FIN
+/// being processed, a handshake landing in the accept queue), so that what we print is the
+/// settled state, not a race.
+pub fn wait_for(
+    local: SocketAddr,
+    remote: Option<SocketAddr>,
+    limit: std::time::Duration,
+    ready: impl Fn(&TcpEntry) -> bool,
+) -> Option<TcpEntry> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let entry = state_of(local, remote);
+        let settled = entry.as_ref().is_some_and(&ready);
+        if entry.is_none() && !cfg!(target_os = "linux") {
+            return None;
+        }
+        if settled || std::time::Instant::now() >= deadline {
+            return entry;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }
 
 #[cfg(test)]
@@ -247,7 +277,10 @@ mod tests {
         assert_eq!(entries.len(), 3, "the header line is skipped");
         assert_eq!(entries[0].local, "127.0.0.1:50007".parse().unwrap());
         assert_eq!(entries[0].state, TcpState::Listen);
-        assert_eq!(entries[0].rx_queue, 3, "three connections wait in the accept queue");
+        assert_eq!(
+            entries[0].rx_queue, 3,
+            "three connections wait in the accept queue"
+        );
         assert_eq!(entries[1].remote, "127.0.0.1:54321".parse().unwrap());
         assert_eq!(entries[1].state, TcpState::Established);
         assert_eq!(entries[1].rx_queue, 0x13, "19 bytes received but not read");
@@ -259,7 +292,10 @@ mod tests {
     fn parses_ipv6_and_mapped_ipv4() {
         let entries = parse_table(SAMPLE_V6);
         assert_eq!(entries[0].local, "[::1]:50007".parse().unwrap());
-        assert_eq!(entries[1].remote, "[::ffff:127.0.0.1]:54322".parse().unwrap());
+        assert_eq!(
+            entries[1].remote,
+            "[::ffff:127.0.0.1]:54322".parse().unwrap()
+        );
         // An IPv4 client of a dual-stack listener is found by its IPv4 address.
         let v4_peer: SocketAddr = "127.0.0.1:54322".parse().unwrap();
         let found = find(&entries, "127.0.0.1:50007".parse().unwrap(), Some(v4_peer));
@@ -270,7 +306,10 @@ mod tests {
     #[cfg(target_endian = "little")]
     fn describes_entries_for_the_reader() {
         let entries = parse_table(SAMPLE_V4);
-        assert_eq!(entries[0].to_string(), "127.0.0.1:50007 LISTEN, accept queue 3");
+        assert_eq!(
+            entries[0].to_string(),
+            "127.0.0.1:50007 LISTEN, accept queue 3"
+        );
         assert_eq!(
             entries[1].to_string(),
             "127.0.0.1:50007 -> 127.0.0.1:54321 ESTABLISHED, unread 19 B, unacknowledged 0 B"

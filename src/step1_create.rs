@@ -100,9 +100,11 @@ pub fn create_each_kind() -> Vec<Attempt> {
 /// What a failed raw-socket creation means, in a sentence.
 pub fn explain_raw_error(error: &io::Error) -> String {
     match error.kind() {
-        io::ErrorKind::PermissionDenied => "refused (EPERM): raw sockets need root or CAP_NET_RAW, \
+        io::ErrorKind::PermissionDenied => {
+            "refused (EPERM): raw sockets need root or CAP_NET_RAW, \
              because they can read and forge any packet; ordinary programs use TCP or UDP"
-            .to_string(),
+                .to_string()
+        }
         _ => format!("refused: {error}"),
     }
 }

@@ -37,9 +37,10 @@ pub fn bind(socket: &Socket, addr: SocketAddr) -> io::Result<()> {
 ///
 /// This function directly corresponds to the `getsockname(2)` system call.
 pub fn local_addr(socket: &Socket) -> io::Result<SocketAddr> {
-    socket.local_addr()?.as_socket().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket")
-    })
+    socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket"))
 }
 // ANCHOR_END: local_addr
 

@@ -1,6 +1,35 @@
-//! `echo_client`: not written yet.
+//! The seed tutorial's echo client: connect, send `Hello network world`, print the answer.
+//!
+//! Run: `cargo run --bin echo_client [HOST:PORT] [MESSAGE...]` with `echo_server` running.
+//! Like the seed's client, each message is sent and answered by one `recv(1024)`.
+
+use std::time::Duration;
+
+use socket_steps::cli::{resolve, run_main, Args};
+use socket_steps::client::{connect_any, exchange, CONNECT_TIMEOUT, SEED_MESSAGE};
+use socket_steps::echo::python_repr;
 
 fn main() {
-    eprintln!("echo_client is not written yet");
-    std::process::exit(1);
+    run_main(|| {
+        let args = Args::from_env()?;
+        // ANCHOR: main
+        let messages = match args.rest.as_slice() {
+            [] => vec![SEED_MESSAGE.to_string()],
+            given => given.to_vec(),
+        };
+        let addrs = resolve(&args.host_port)?;
+        let (socket, server) = connect_any(&addrs, CONNECT_TIMEOUT)
+            .map_err(|error| socket_steps::advice::connect_failed(addrs[0], error))?;
+        // A server that never answers should not leave us waiting forever.
+        socket.set_read_timeout(Some(Duration::from_secs(30)))?;
+        for message in &messages {
+            let data = exchange(&socket, message.as_bytes()).map_err(|error| {
+                anyhow::Error::new(error).context(format!("no answer from {server}"))
+            })?;
+            println!("Client received: {}", python_repr(&data));
+        }
+        drop(socket);
+        // ANCHOR_END: main
+        Ok(())
+    })
 }

@@ -1,6 +1,51 @@
-//! `echo_server`: not written yet.
+//! The seed tutorial's echo server: port 50007, one client at a time, forever; each received
+//! piece comes back as `|From Server| ` + the piece.
+//!
+//! Run: `cargo run --bin echo_server [HOST:PORT]` (default 127.0.0.1:50007), then
+//! `cargo run --bin echo_client` in another terminal. Stop it with Ctrl-C.
+
+use socket_steps::cli::{run_main, Args};
+use socket_steps::echo::{serve_forever, Event};
+use socket_steps::step3_listen::{listening_socket, SEED_BACKLOG};
 
 fn main() {
-    eprintln!("echo_server is not written yet");
-    std::process::exit(1);
+    run_main(|| {
+        let addr = Args::from_env()?.addr()?;
+        // ANCHOR: main
+        let listener = listening_socket(addr, SEED_BACKLOG)
+            .map_err(|error| socket_steps::advice::bind_failed(addr, "echo_server", error))?;
+        let bound = socket_steps::step2_bind::local_addr(&listener)?;
+        println!("echo server: listening on {bound} (backlog {SEED_BACKLOG}, recv 1024)");
+        if bound.ip().is_loopback() {
+            println!("Only this machine can connect: the seed binds '' (every interface), we bind");
+            println!(
+                "{} unless you pass another address, e.g. 0.0.0.0:{}.",
+                bound.ip(),
+                bound.port()
+            );
+        } else if bound.ip().is_unspecified() {
+            println!("Listening on every interface: other machines on your network can connect.");
+        }
+        println!("In another terminal run: cargo run --bin echo_client -- {bound}");
+        println!(
+            "  (or: nc {} {}). Stop the server with Ctrl-C.",
+            bound.ip(),
+            bound.port()
+        );
+        serve_forever(&listener, None, |event| match event {
+            // The seed prints Python's tuple: Server connected by ('127.0.0.1', 54321)
+            Event::Connected(peer) => {
+                println!("Server connected by ('{}', {})", peer.ip(), peer.port())
+            }
+            Event::Finished(peer, bytes) => {
+                println!("{peer} closed after {bytes} bytes; closing our side, next client")
+            }
+            Event::Failed(peer, error) => {
+                println!("connection with {peer} failed: {error}; next client")
+            }
+            Event::AcceptFailed(error) => println!("accept failed: {error}; trying again"),
+        });
+        // ANCHOR_END: main
+        Ok(())
+    })
 }

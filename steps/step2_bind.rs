@@ -1,6 +1,91 @@
-//! `step2_bind`: not written yet.
+//! Step 2: bind a socket to an address, then try the binds the kernel refuses.
+//!
+//! Run: `cargo run --bin step2_bind [HOST:PORT]` (default 127.0.0.1:50007; port 0 lets the OS
+//! choose). Chapter 2 of the book explains the output.
+
+use std::net::SocketAddr;
+
+use socket_steps::cli::{run_main, Args};
+use socket_steps::narrate::{self, explain, title};
+use socket_steps::step1_create::{create_tcp_socket, describe};
+use socket_steps::step2_bind::{bind, explain_bind_error, NOT_OUR_ADDRESS};
 
 fn main() {
-    eprintln!("step2_bind is not written yet");
-    std::process::exit(1);
+    run_main(|| {
+        let addr = Args::from_env()?.addr()?;
+        title("Step 2: bind");
+        // ANCHOR: bind
+        let socket = narrate::create(addr)?;
+        bind(&socket, addr).map_err(|error| {
+            socket_steps::advice::bind_failed(addr, &narrate::program_name(), error)
+        })?;
+        let bound = socket_steps::step2_bind::local_addr(&socket)?;
+        println!("bind({}, {addr}) -> ok", describe(&socket));
+        println!("getsockname({}) -> {bound}", describe(&socket));
+        // ANCHOR_END: bind
+        if addr.port() == 0 {
+            explain(format!(
+                "we asked for port 0, so the OS chose a free port: {}",
+                bound.port()
+            ));
+        }
+        narrate::kernel(bound, None);
+        explain("a socket that is only bound is not in the TCP table: it holds its port but");
+        explain("has no TCP state yet. listen (step 3) makes it appear as LISTEN.");
+
+        println!();
+        println!("Now the binds the kernel refuses, on purpose:");
+        // ANCHOR: refusals
+        try_bind("a second socket, same address", bound, None)?;
+        try_bind(
+            "an address this machine does not have",
+            NOT_OUR_ADDRESS.parse()?,
+            None,
+        )?;
+        try_bind(
+            "the same socket a second time",
+            "127.0.0.1:0".parse()?,
+            Some(&socket),
+        )?;
+        // ANCHOR_END: refusals
+
+        println!();
+        println!("Host '' in the seed (INADDR_ANY, 0.0.0.0) is not localhost: it is every");
+        println!(
+            "interface, reachable from your network. We bind 127.0.0.1 unless told otherwise."
+        );
+        println!("Ports below 1024 need root or CAP_NET_BIND_SERVICE: as a normal user, try");
+        println!("  cargo run --bin step2_bind -- 127.0.0.1:80");
+        println!();
+        println!("The program ends: close(2) frees the port.");
+        println!("Next: make the socket accept connections: cargo run --bin step3_listen");
+        Ok(())
+    })
+}
+
+/// Binds `existing` (or a new TCP socket) to `addr` and prints why the kernel refuses it.
+fn try_bind(
+    what: &str,
+    addr: SocketAddr,
+    existing: Option<&socket2::Socket>,
+) -> anyhow::Result<()> {
+    let fresh;
+    let socket = match existing {
+        Some(socket) => socket,
+        None => {
+            fresh = create_tcp_socket(addr)?;
+            &fresh
+        }
+    };
+    match bind(socket, addr) {
+        Ok(()) => println!(
+            "bind({}, {addr}) -> ok ({what}: unexpected!)",
+            describe(socket)
+        ),
+        Err(error) => {
+            println!("bind({}, {addr}) -> error: {what}", describe(socket));
+            explain(explain_bind_error(&error));
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,93 @@
-//! `step3_listen`: not written yet.
+//! Step 3: listen, then watch the accept queue fill while nothing accepts.
+//!
+//! Run: `cargo run --bin step3_listen [HOST:PORT] [--with-client]`. Without `--with-client` it
+//! waits for you to connect clients from other terminals and press Enter; with it, it connects
+//! its own clients until the queue is full. Chapter 3 of the book explains the output.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use socket2::Socket;
+use socket_steps::cli::{run_main, Args};
+use socket_steps::narrate::{self, explain, title};
+use socket_steps::step3_listen::accept_queue_len;
+use socket_steps::{client, step2_bind};
+
+/// A small backlog, so the queue fills after a few clients (the seed uses 5).
+const BACKLOG: i32 = 2;
 
 fn main() {
-    eprintln!("step3_listen is not written yet");
-    std::process::exit(1);
+    run_main(|| {
+        let args = Args::from_env()?;
+        title("Step 3: listen");
+        let (listener, bound) = narrate::listening_socket(args.addr()?, BACKLOG)?;
+        explain("from now on the kernel completes TCP handshakes by itself and queues the");
+        explain(format!(
+            "connections for accept; backlog {BACKLOG} lets {} wait on Linux (backlog + 1).",
+            BACKLOG + 1
+        ));
+        println!();
+        if args.with_client {
+            fill_the_queue(bound)?;
+        } else {
+            wait_for_reader(bound)?;
+        }
+        println!();
+        println!("We never called accept. Closing the listener now: the kernel resets the queued");
+        println!("connections (their clients see 'connection reset').");
+        drop(listener);
+        println!("Next: take a connection off the queue: cargo run --bin step4_accept");
+        Ok(())
+    })
 }
+
+/// Without `--with-client`: the reader connects clients from other terminals.
+fn wait_for_reader(bound: SocketAddr) -> anyhow::Result<()> {
+    println!("In other terminals, connect a few clients, e.g. run this three or four times:");
+    println!("  {}", narrate::client_command(bound));
+    println!("Each connect succeeds although nobody calls accept. Then press Enter here.");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    narrate::kernel(bound, None);
+    Ok(())
+}
+
+// ANCHOR: fill
+/// With `--with-client`: connect clients until the queue is full, then one more.
+fn fill_the_queue(bound: SocketAddr) -> anyhow::Result<()> {
+    let mut clients: Vec<Socket> = Vec::new();
+    for number in 1..=BACKLOG + 1 {
+        let client = client::connect(bound, client::CONNECT_TIMEOUT)
+            .map_err(|error| socket_steps::advice::connect_failed(bound, error))?;
+        let from = step2_bind::local_addr(&client)?;
+        println!("client {number}: connect({bound}) -> ok, from {from}");
+        clients.push(client);
+        // The client's kernel sends the last ACK as connect returns; we let the server's kernel
+        // queue the connection before we print the queue.
+        narrate::kernel_when(bound, None, |listener| listener.rx_queue >= number as u32);
+    }
+    explain("the handshakes are done and the connections wait in the accept queue.");
+
+    let number = BACKLOG + 2;
+    let patience = Duration::from_secs(1);
+    match client::connect(bound, patience) {
+        Ok(_) => println!("client {number}: connect({bound}) -> ok (this system queued it too)"),
+        Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {
+            println!("client {number}: connect({bound}) -> timed out after {patience:?}");
+            explain("the queue is full, and Linux does not refuse: it drops the SYN, and the");
+            explain("client would retry (after 1 s, 3 s, 7 s...) until it gives up.");
+        }
+        Err(error) => {
+            println!("client {number}: connect({bound}) -> error: {error}");
+            explain("this system refuses when the queue is full (Linux would drop the SYN).");
+        }
+    }
+    if let Some(waiting) = accept_queue_len(bound) {
+        explain(format!(
+            "accept queue: {waiting} connections, still waiting for accept"
+        ));
+    }
+    Ok(())
+}
+// ANCHOR_END: fill

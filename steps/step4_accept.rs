@@ -1,6 +1,54 @@
-//! `step4_accept`: not written yet.
+//! Step 4: accept one connection: a new socket for it, and the client's address.
+//!
+//! Run: `cargo run --bin step4_accept [HOST:PORT] [--with-client]`. Without `--with-client` it
+//! waits for a client from another terminal; with it, it connects its own client first. Chapter 4
+//! of the book explains the output.
+
+use socket_steps::cli::{run_main, Args};
+use socket_steps::narrate::{self, explain, title};
+use socket_steps::step3_listen::SEED_BACKLOG;
+use socket_steps::{advice, client, step2_bind};
 
 fn main() {
-    eprintln!("step4_accept is not written yet");
-    std::process::exit(1);
+    run_main(|| {
+        let args = Args::from_env()?;
+        title("Step 4: accept");
+        let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        println!();
+
+        // With --with-client we connect before calling accept: the kernel completes the
+        // handshake on its own, so connect returns even though nobody has accepted yet.
+        let own_client = if args.with_client {
+            let client = client::connect(bound, client::CONNECT_TIMEOUT)
+                .map_err(|error| advice::connect_failed(bound, error))?;
+            let from = step2_bind::local_addr(&client)?;
+            println!("client: connect({bound}) -> ok, from {from}");
+            explain("the client's kernel chose its port (an ephemeral port).");
+            narrate::kernel_when(bound, None, |listener| listener.rx_queue >= 1);
+            Some((client, from))
+        } else {
+            println!("accept blocks until a client connects. In another terminal run:");
+            println!("  {}", narrate::client_command(bound));
+            None
+        };
+
+        // ANCHOR: accept
+        let (connection, peer) = narrate::accept(&listener)?;
+        explain("accept returned a NEW socket for this one connection; the listening socket");
+        explain("keeps listening for the next client.");
+        narrate::kernel(bound, Some(peer));
+        narrate::kernel(bound, None);
+        // ANCHOR_END: accept
+        if let Some((_client, from)) = &own_client {
+            let same = if *from == peer { "yes" } else { "no" };
+            println!("is the peer address the client's own address ({from})? {same}");
+        }
+
+        println!();
+        println!("The program ends: closing the connection and the listener.");
+        drop(connection);
+        drop(listener);
+        println!("Next: exchange data over the connection: cargo run --bin step5_process");
+        Ok(())
+    })
 }

@@ -1,6 +1,133 @@
-//! `step5_process`: not written yet.
+//! Step 5: process a connection with send and recv, and see that TCP is a stream of bytes.
+//!
+//! Run: `cargo run --bin step5_process [HOST:PORT] [--with-client]`. Without `--with-client` it
+//! serves one client from another terminal as the seed's server does; with it, it plays both
+//! sides in one program. Chapter 5 of the book explains the output.
+
+use std::net::SocketAddr;
+
+use socket2::Socket;
+use socket_steps::cli::{run_main, Args};
+use socket_steps::echo::{python_repr, reply_to};
+use socket_steps::narrate::{self, explain, title};
+use socket_steps::step1_create::describe;
+use socket_steps::step3_listen::SEED_BACKLOG;
+use socket_steps::step5_process::{recv, send, send_all, RECV_SIZE};
+use socket_steps::{advice, client, step2_bind};
+
+/// Longer than one `recv(1024)`: it has to come out in pieces.
+const LONG_MESSAGE_LEN: usize = 2500;
 
 fn main() {
-    eprintln!("step5_process is not written yet");
-    std::process::exit(1);
+    run_main(|| {
+        let args = Args::from_env()?;
+        title("Step 5: process (send and recv)");
+        let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        if args.with_client {
+            let client = client::connect(bound, client::CONNECT_TIMEOUT)
+                .map_err(|error| advice::connect_failed(bound, error))?;
+            println!(
+                "client: connect({bound}) -> ok, from {}",
+                step2_bind::local_addr(&client)?
+            );
+            let (connection, peer) = narrate::accept(&listener)?;
+            play_both_sides(&client, &connection, bound, peer)?;
+        } else {
+            println!("Waiting for one client. In another terminal run:");
+            println!("  {}", narrate::client_command(bound));
+            let (connection, peer) = narrate::accept(&listener)?;
+            serve_like_the_seed(&connection, peer)?;
+        }
+        println!();
+        println!("Next: end a connection properly: cargo run --bin step6_close");
+        Ok(())
+    })
 }
+
+// ANCHOR: serve
+/// The seed's inner loop: `recv(1024)`, stop at end of file, send the prefixed reply.
+fn serve_like_the_seed(connection: &Socket, peer: SocketAddr) -> anyhow::Result<()> {
+    let fd = describe(connection);
+    loop {
+        let piece = recv(connection, RECV_SIZE)?;
+        println!(
+            "recv({fd}, {RECV_SIZE}) -> {} bytes: {}",
+            piece.len(),
+            python_repr(&piece)
+        );
+        if piece.is_empty() {
+            explain(format!(
+                "0 bytes: {peer} closed its side (end of file). We stop."
+            ));
+            return Ok(());
+        }
+        let reply = reply_to(&piece);
+        let sent = send(connection, &reply)?;
+        println!("send({fd}, {} bytes) -> {sent}", reply.len());
+    }
+}
+// ANCHOR_END: serve
+
+// ANCHOR: both_sides
+/// With `--with-client`: we are the client and the server, one call at a time.
+fn play_both_sides(
+    client: &Socket,
+    connection: &Socket,
+    bound: SocketAddr,
+    peer: SocketAddr,
+) -> anyhow::Result<()> {
+    let (c, s) = (describe(client), describe(connection));
+    println!();
+    let hello = client::SEED_MESSAGE.as_bytes();
+    println!(
+        "client: send({c}, {}) -> {}",
+        python_repr(hello),
+        send(client, hello)?
+    );
+    let piece = recv(connection, RECV_SIZE)?;
+    println!(
+        "server: recv({s}, {RECV_SIZE}) -> {} bytes: {}",
+        piece.len(),
+        python_repr(&piece)
+    );
+    let reply = reply_to(&piece);
+    println!(
+        "server: send({s}, {} bytes) -> {}",
+        reply.len(),
+        send(connection, &reply)?
+    );
+    let answer = recv(client, RECV_SIZE)?;
+    println!("client: recv({c}, {RECV_SIZE}) -> {}", python_repr(&answer));
+    explain("send returns a count of BYTES, not characters:");
+    let chinese = "你好".as_bytes();
+    println!("client: send({c}, \"你好\") -> {}", send(client, chinese)?);
+    let piece = recv(connection, RECV_SIZE)?;
+    println!(
+        "server: recv({s}, {RECV_SIZE}) -> {} bytes: {}",
+        piece.len(),
+        python_repr(&piece)
+    );
+
+    println!();
+    explain(format!(
+        "a message longer than recv's {RECV_SIZE} comes out in pieces; the rest waits"
+    ));
+    explain("in the kernel's receive buffer for the next recv:");
+    let long = vec![b'x'; LONG_MESSAGE_LEN];
+    send_all(client, &long)?;
+    println!("client: send all {LONG_MESSAGE_LEN} bytes");
+    let everything = LONG_MESSAGE_LEN as u32;
+    narrate::kernel_when(bound, Some(peer), |e| e.rx_queue >= everything);
+    let mut left = LONG_MESSAGE_LEN;
+    while left > 0 {
+        let piece = recv(connection, RECV_SIZE)?;
+        left -= piece.len();
+        println!(
+            "server: recv({s}, {RECV_SIZE}) -> {} bytes, {left} still buffered",
+            piece.len()
+        );
+    }
+    narrate::kernel(bound, Some(peer));
+    Ok(())
+}
+// ANCHOR_END: both_sides

@@ -1,6 +1,107 @@
-//! `step6_close`: not written yet.
+//! Step 6: close a connection, and see the end of file and the TIME_WAIT it leaves behind.
+//!
+//! Run: `cargo run --bin step6_close [HOST:PORT] [--with-client]`. Without `--with-client` it
+//! serves one client from another terminal; with it, it plays both sides. Either way the server
+//! closes first, so the TIME_WAIT is on its side. Chapter 6 of the book explains the output.
+
+use std::net::SocketAddr;
+
+use socket_steps::cli::{run_main, Args};
+use socket_steps::echo::{python_repr, reply_to};
+use socket_steps::narrate::{self, explain, title};
+use socket_steps::proc_net::TcpState;
+use socket_steps::step1_create::{create_tcp_socket, describe};
+use socket_steps::step3_listen::SEED_BACKLOG;
+use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
+use socket_steps::step6_close::close;
+use socket_steps::{advice, client, step2_bind};
 
 fn main() {
-    eprintln!("step6_close is not written yet");
-    std::process::exit(1);
+    run_main(|| {
+        let args = Args::from_env()?;
+        title("Step 6: close");
+        let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        let client = if args.with_client {
+            let client = client::connect(bound, client::CONNECT_TIMEOUT)
+                .map_err(|error| advice::connect_failed(bound, error))?;
+            let hello = client::SEED_MESSAGE.as_bytes();
+            send_all(&client, hello)?;
+            println!("client: connect and send {}", python_repr(hello));
+            Some(client)
+        } else {
+            println!("Waiting for one client. In another terminal run:");
+            println!("  {}", narrate::client_command(bound));
+            None
+        };
+        let (connection, peer) = narrate::accept(&listener)?;
+        let piece = recv(&connection, RECV_SIZE)?;
+        send_all(&connection, &reply_to(&piece))?;
+        println!("server: recv {} bytes and send the reply", piece.len());
+
+        println!();
+        // ANCHOR: close
+        let fd = describe(&connection);
+        close(connection);
+        println!("server: close({fd}) -> the kernel sends a FIN to {peer}");
+        // ANCHOR_END: close
+        narrate::kernel_when(bound, Some(peer), |e| e.state == TcpState::FinWait2);
+        explain("FIN_WAIT2: our FIN is acknowledged; the client has not closed its side yet.");
+
+        if let Some(client) = client {
+            // ANCHOR: peer_sees_eof
+            let c = describe(&client);
+            let reply = recv(&client, RECV_SIZE)?;
+            println!("client: recv({c}, {RECV_SIZE}) -> {}", python_repr(&reply));
+            let end = recv(&client, RECV_SIZE)?;
+            println!(
+                "client: recv({c}, {RECV_SIZE}) -> {} bytes: end of file",
+                end.len()
+            );
+            close(client);
+            println!("client: close({c}) -> its FIN goes back to the server");
+            // ANCHOR_END: peer_sees_eof
+        } else {
+            explain("waiting for the client to read its reply and close its side...");
+        }
+        narrate::kernel_when(bound, Some(peer), |e| e.state == TcpState::TimeWait);
+        explain("the side that closed first (the server here) keeps the connection in TIME_WAIT");
+        explain("for 60 s on Linux, so that stray packets cannot reach a new connection.");
+
+        println!();
+        close(listener);
+        println!("server: close the listener, then try to start again on {bound}:");
+        restart(bound)?;
+        println!();
+        println!("Next: the client side in full: cargo run --bin client (with a server running,");
+        println!("e.g. cargo run --bin echo_server in another terminal)");
+        Ok(())
+    })
 }
+
+// ANCHOR: restart
+/// Binds `bound` again, first without and then with `SO_REUSEADDR`.
+fn restart(bound: SocketAddr) -> anyhow::Result<()> {
+    let plain = create_tcp_socket(bound)?;
+    match step2_bind::bind(&plain, bound) {
+        Ok(()) => println!("bind without SO_REUSEADDR -> ok (no TIME_WAIT on this port here)"),
+        Err(error) => {
+            println!("bind without SO_REUSEADDR -> error");
+            explain(step2_bind::explain_bind_error(&error));
+            explain("here the other socket is the connection in TIME_WAIT.");
+        }
+    }
+    let reusing = create_tcp_socket(bound)?;
+    step2_bind::allow_quick_restart(&reusing)?;
+    match step2_bind::bind(&reusing, bound) {
+        Ok(()) => {
+            println!("bind with SO_REUSEADDR    -> ok");
+            explain("both the old socket and the new one set SO_REUSEADDR, so Linux lets us in.");
+        }
+        Err(error) => {
+            println!("bind with SO_REUSEADDR    -> error");
+            explain(step2_bind::explain_bind_error(&error));
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: restart
