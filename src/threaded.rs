@@ -102,7 +102,10 @@ impl std::fmt::Display for Event {
                 write!(f, "connected by {peer} ({active} being served)")
             }
             Event::Finished(peer, bytes) => {
-                write!(f, "{peer} closed its side after {bytes} bytes: closing ours")
+                write!(
+                    f,
+                    "{peer} closed its side after {bytes} bytes: closing ours"
+                )
             }
             Event::TimedOut(peer) => write!(f, "{peer} timed out (quiet, or not reading): closing"),
             Event::Failed(peer, error) => write!(f, "{peer} failed: {error}: closing"),
@@ -111,7 +114,10 @@ impl std::fmt::Display for Event {
                 "{max} clients are being served (the cap): new clients wait in the accept queue"
             ),
             Event::AcceptFailed(error, repeats) => {
-                write!(f, "accept failed: {error} (failure {repeats} in a row); retrying")
+                write!(
+                    f,
+                    "accept failed: {error} (failure {repeats} in a row); retrying"
+                )
             }
             Event::SpawnFailed(peer, error) => {
                 write!(f, "cannot start a thread for {peer}: {error}: closing it")
@@ -131,20 +137,29 @@ impl Slots {
     /// Waits until fewer than `max` connections are active, then takes a slot and returns how
     /// many are active now. Calls `when_full` once before waiting, if it has to wait.
     fn take(&self, max: usize, when_full: impl FnOnce()) -> usize {
-        let mut active = self.active.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut active = self
+            .active
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if *active >= max {
             when_full();
         }
         while *active >= max {
             // Releases the lock while waiting; `give_back` wakes us.
-            active = self.freed.wait(active).unwrap_or_else(|poison| poison.into_inner());
+            active = self
+                .freed
+                .wait(active)
+                .unwrap_or_else(|poison| poison.into_inner());
         }
         *active += 1;
         *active
     }
 
     fn give_back(&self) {
-        let mut active = self.active.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut active = self
+            .active
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         *active -= 1;
         self.freed.notify_one();
     }
@@ -220,7 +235,11 @@ pub fn serve_forever(
 // ANCHOR: serve_with_timeouts
 /// Serves one client with the seed's protocol, but gives up on a client that is quiet for longer
 /// than `idle` or does not read its replies for longer than `write`.
-fn serve_with_timeouts(connection: &Socket, peer: SocketAddr, (idle, write): (Duration, Duration)) -> Event {
+fn serve_with_timeouts(
+    connection: &Socket,
+    peer: SocketAddr,
+    (idle, write): (Duration, Duration),
+) -> Event {
     let limits = connection
         .set_read_timeout(Some(idle))
         .and_then(|()| connection.set_write_timeout(Some(write)));
@@ -239,5 +258,8 @@ fn serve_with_timeouts(connection: &Socket, peer: SocketAddr, (idle, write): (Du
 
 /// Whether an I/O error is a socket timeout (`SO_RCVTIMEO` / `SO_SNDTIMEO` expired).
 pub fn is_timeout(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }

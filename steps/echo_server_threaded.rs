@@ -19,7 +19,8 @@ use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
 use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG};
 
-const USAGE: &str = "usage: echo_server_threaded [HOST:PORT] [--max-clients=N] [--idle-timeout=SECS] \
+const USAGE: &str =
+    "usage: echo_server_threaded [HOST:PORT] [--max-clients=N] [--idle-timeout=SECS] \
                      [--write-timeout=SECS]";
 
 fn main() {
@@ -30,7 +31,10 @@ fn main() {
         let listener = listening_socket(addr, BACKLOG)
             .map_err(|error| bind_failed(addr, env!("CARGO_BIN_NAME"), error))?;
         let bound = local_addr(&listener)?;
-        println!("listening on {bound} ({}, backlog {BACKLOG})", describe(&listener));
+        println!(
+            "listening on {bound} ({}, backlog {BACKLOG})",
+            describe(&listener)
+        );
         println!(
             "one thread per client, at most {} at once; a client quiet for {:?} or not reading \
              for {:?} is closed",
@@ -68,7 +72,9 @@ fn parse_limits(args: impl Iterator<Item = String>) -> anyhow::Result<(Config, V
     let mut rest = Vec::new();
     for arg in args {
         if arg == "-h" || arg == "--help" {
-            bail!("{USAGE}\nHOST:PORT defaults to {DEFAULT_ADDR}; use port 0 to let the OS choose.");
+            bail!(
+                "{USAGE}\nHOST:PORT defaults to {DEFAULT_ADDR}; use port 0 to let the OS choose."
+            );
         } else if let Some(value) = arg.strip_prefix("--max-clients=") {
             config.max_clients = value
                 .parse()

@@ -13,9 +13,9 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use echo_support::{assert_answers, check_echo, read_echo, Rng};
+use echo_support::{assert_answers, assert_answers_within, check_echo, read_echo, Rng};
 use socket2::{Domain, SockAddr, Socket, Type};
 use support::{start_server, wait_for_line, Server, LIMIT};
 
@@ -36,9 +36,19 @@ fn serial() -> Server {
 /// Runs `fault` against a fresh server of each kind, then checks that the server still answers.
 /// What `fault` returns (e.g. a connection it leaves open) is kept until after that check.
 fn both<T>(name: &str, fault: impl Fn(&Server) -> T) {
+    both_within(name, LIMIT, fault)
+}
+
+/// [`both`], waiting at most `limit` for the answer after the fault.
+fn both_within<T>(name: &str, limit: Duration, fault: impl Fn(&Server) -> T) {
     for (kind, server) in [("serial", serial()), ("threaded", threaded(&[]))] {
         let kept = fault(&server);
-        assert_answers(server.addr, &format!("{name} ({kind} server)"));
+        let started = Instant::now();
+        assert_answers_within(server.addr, &format!("{name} ({kind} server)"), limit);
+        println!(
+            "{kind} server: answered {:?} after {name}",
+            started.elapsed()
+        );
         drop(kept);
     }
 }
@@ -73,32 +83,45 @@ fn a_client_that_connects_and_closes_without_sending() {
 /// forever, and (for the serial server) so would every later client.
 #[test]
 fn a_client_that_sends_10_mb_without_reading() {
-    both("10 MB sent without reading", |server| {
-        // A small receive buffer (set before connect, so it also limits the TCP window): the
-        // server's replies fill it at once. Setting it also turns off Linux's buffer autotuning.
-        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-        socket.set_recv_buffer_size(4096).unwrap();
-        socket.connect_timeout(&SockAddr::from(server.addr), LIMIT).unwrap();
-        socket.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
-        let mut stream = TcpStream::from(socket);
-        let chunk = vec![b'y'; 64 * 1024];
-        let mut sent = 0;
-        while sent < 10_000_000 {
-            match stream.write(&chunk) {
-                Ok(n) => sent += n,
-                // The server stopped reading: its receive buffer and our send buffer are full.
-                Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    break
+    // `echo::WRITE_TIMEOUT` (10 s) bounds each `send(2)` call, not the whole reply: a `send`
+    // that timed out after copying a few bytes returns that count, and `send_all`'s next call
+    // waits 10 s again. On Linux the serial server gives up after about 20 s; we allow 60.
+    both_within(
+        "10 MB sent without reading",
+        Duration::from_secs(60),
+        |server| {
+            // A small receive buffer (set before connect, so it also limits the TCP window): the
+            // server's replies fill it at once. Setting it also turns off Linux's buffer autotuning.
+            let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            socket.set_recv_buffer_size(4096).unwrap();
+            socket
+                .connect_timeout(&SockAddr::from(server.addr), LIMIT)
+                .unwrap();
+            socket
+                .set_write_timeout(Some(Duration::from_secs(2)))
+                .unwrap();
+            let mut stream = TcpStream::from(socket);
+            let chunk = vec![b'y'; 64 * 1024];
+            let mut sent = 0;
+            while sent < 10_000_000 {
+                match stream.write(&chunk) {
+                    Ok(n) => sent += n,
+                    // The server stopped reading: its receive buffer and our send buffer are full.
+                    Err(error)
+                        if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                    {
+                        break
+                    }
+                    // The server gave up on us and closed (or reset) the connection: also fine.
+                    Err(_) => break,
                 }
-                // The server gave up on us and closed (or reset) the connection: also fine.
-                Err(_) => break,
             }
-        }
-        // We stay connected and never read (`both` keeps the stream open while the next client
-        // asks): the server must give up on its own. The serial server can answer the next
-        // client only after it has given up on this one.
-        stream
-    });
+            // We stay connected and never read (`both` keeps the stream open while the next client
+            // asks): the server must give up on its own. The serial server can answer the next
+            // client only after it has given up on this one.
+            stream
+        },
+    );
 }
 
 /// A deterministic mix of chunk lengths and byte values: every byte must come back, in order.
@@ -129,7 +152,11 @@ fn random_bytes_of_random_lengths() {
         reader.read_to_end(&mut reply).unwrap();
         sending.join().unwrap();
         let pieces = check_echo(&reply, &data).unwrap_or_else(|e| panic!("{e}"));
-        assert!(pieces >= data.len() / 1024, "{pieces} pieces for {} bytes", data.len());
+        assert!(
+            pieces >= data.len() / 1024,
+            "{pieces} pieces for {} bytes",
+            data.len()
+        );
     });
 }
 
@@ -159,13 +186,16 @@ fn threaded_survives_200_concurrent_clients_over_its_cap() {
         .map(|i| {
             let release = Arc::clone(&release);
             thread::spawn(move || {
-                let mut stream = round_trip(addr, i);
+                let stream = round_trip(addr, i);
                 release.wait();
                 stream.shutdown(Shutdown::Write).unwrap();
             })
         })
         .collect();
-    wait_for_line(&server.lines, &format!("{cap} clients are being served (the cap)"));
+    wait_for_line(
+        &server.lines,
+        &format!("{cap} clients are being served (the cap)"),
+    );
     // The rest connect now: the kernel completes their handshakes, but the server accepts none
     // of them until a holder leaves.
     let waiters: Vec<_> = (cap..200)
@@ -192,8 +222,12 @@ fn threaded_closes_a_client_that_does_not_read() {
     let server = threaded(&[]);
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
-    socket.connect_timeout(&SockAddr::from(server.addr), LIMIT).unwrap();
-    socket.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    socket
+        .connect_timeout(&SockAddr::from(server.addr), LIMIT)
+        .unwrap();
+    socket
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
     let mut stream = TcpStream::from(socket);
     let chunk = vec![b'z'; 64 * 1024];
     for _ in 0..160 {
@@ -216,7 +250,10 @@ fn threaded_survives_running_out_of_file_descriptors() {
     // accept them all.
     let clients: Vec<TcpStream> = (0..40).map(|_| support::connect(server.addr)).collect();
     let line = wait_for_line(&server.lines, "accept failed");
-    assert!(line.contains("Too many open files") || line.contains("os error 24"), "{line}");
+    assert!(
+        line.contains("Too many open files") || line.contains("os error 24"),
+        "{line}"
+    );
     drop(clients);
     assert_answers(server.addr, "running out of file descriptors");
 }

@@ -87,15 +87,23 @@ pub fn read_echo(stream: &mut TcpStream, sent: &[u8], limit: Duration) -> io::Re
 
 /// The seed client's exchange, checked: connect, send a message, expect exactly its echo.
 pub fn assert_answers(addr: SocketAddr, what: &str) {
+    assert_answers_within(addr, what, super::support::LIMIT)
+}
+
+/// [`assert_answers`], waiting at most `limit` for the answer.
+pub fn assert_answers_within(addr: SocketAddr, what: &str, limit: Duration) {
     let message = format!("Hello network world, after {what}");
     let mut stream = super::support::connect(addr);
     stream.write_all(message.as_bytes()).unwrap();
-    let reply = read_echo(&mut stream, message.as_bytes(), super::support::LIMIT)
+    let reply = read_echo(&mut stream, message.as_bytes(), limit)
         .unwrap_or_else(|e| panic!("no answer after {what}: {e}"));
     let mut expected = PREFIX.to_vec();
     expected.extend_from_slice(message.as_bytes());
     // A short message fits one `recv`: one prefix.
-    pretty_assertions::assert_eq!(String::from_utf8_lossy(&reply), String::from_utf8_lossy(&expected));
+    pretty_assertions::assert_eq!(
+        String::from_utf8_lossy(&reply),
+        String::from_utf8_lossy(&expected)
+    );
 }
 
 /// A small deterministic pseudo-random generator (xorshift64*), so that a failure can be

@@ -68,9 +68,20 @@ pub fn assert_success(output: &Output) {
 /// Asserts that the run failed with exit status 1 and one clear message (no panic).
 pub fn assert_clean_failure(output: &Output) -> String {
     let err = stderr(output);
-    assert_eq!(output.status.code(), Some(1), "stdout:\n{}\nstderr:\n{err}", stdout(output));
-    assert!(!err.contains("panicked"), "a panic instead of a message:\n{err}");
-    assert!(err.starts_with("error: "), "expected `error: ...`, got:\n{err}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout:\n{}\nstderr:\n{err}",
+        stdout(output)
+    );
+    assert!(
+        !err.contains("panicked"),
+        "a panic instead of a message:\n{err}"
+    );
+    assert!(
+        err.starts_with("error: "),
+        "expected `error: ...`, got:\n{err}"
+    );
     err
 }
 
