@@ -39,6 +39,7 @@ pub mod step6_close;
 pub mod client;
 pub mod echo;
 pub mod threaded;
+pub mod bench;
 
 pub mod advice;
 pub mod cli;

@@ -1,6 +1,238 @@
-//! `bench_echo`: not written yet.
+//! `bench_echo`: measures the echo servers and prints one table.
+//!
+//! ```text
+//! cargo run --release --bin bench_echo            # about a minute on 2 cores
+//! cargo run --release --bin bench_echo -- --quick # a few seconds: one run, smaller sizes
+//! ```
+//!
+//! Every server runs inside this process on `127.0.0.1:0`; clients talk to it over loopback. Each
+//! row is measured `runs` times in this same run, and the table shows the median of the runs.
+//! What the rows teach is in the book's "Performance" chapter and in `src/bench.rs`.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use socket_steps::bench::{
+    many_clients, median, percentile, round_trips, start, stream_through, Pattern, Server, Workload, BIG_BUFFER,
+};
+use socket_steps::cli::run_main;
+use socket_steps::step5_process::RECV_SIZE;
+
+/// How much to measure.
+struct Plan {
+    /// Each row is measured this many times; the table shows medians.
+    runs: usize,
+    /// Bytes streamed through a server per throughput run.
+    stream_bytes: u64,
+    /// Round trips per latency run.
+    round_trips: usize,
+    /// Round trips per client, and the pause between them, in the many-clients rows.
+    rounds: usize,
+    think: Duration,
+    /// Whether to check every echoed byte's value (slower; the quick mode does).
+    verify: bool,
+}
+
+const FULL: Plan = Plan {
+    runs: 5,
+    stream_bytes: 100_000_000,
+    round_trips: 100,
+    rounds: 10,
+    think: Duration::from_millis(2),
+    verify: false,
+};
+
+const QUICK: Plan = Plan {
+    runs: 1,
+    stream_bytes: 10_000_000,
+    round_trips: 20,
+    rounds: 3,
+    think: Duration::from_millis(1),
+    verify: true,
+};
 
 fn main() {
-    eprintln!("bench_echo is not written yet");
-    std::process::exit(1);
+    run_main(|| {
+        let mut plan = &FULL;
+        for arg in std::env::args().skip(1) {
+            match arg.as_str() {
+                "--quick" => plan = &QUICK,
+                "-h" | "--help" => bail!("usage: bench_echo [--quick]  (build with --release for real numbers)"),
+                other => bail!("unknown argument `{other}`: the only option is `--quick`"),
+            }
+        }
+        print_header(plan);
+        throughput(plan)?;
+        latency(plan)?;
+        crowds(plan)?;
+        println!();
+        println!("load average at the end: {}", load_average());
+        Ok(())
+    })
+}
+
+fn print_header(plan: &Plan) {
+    println!("bench_echo{}: medians of {} run(s) per row", if plan.runs == 1 { " --quick" } else { "" }, plan.runs);
+    println!("machine: {}", machine());
+    println!("load average at the start: {}", load_average());
+    if cfg!(debug_assertions) {
+        println!("note: this is a debug build; use `cargo run --release --bin bench_echo` for real numbers");
+    }
+}
+
+fn throughput(plan: &Plan) -> anyhow::Result<()> {
+    let mb = plan.stream_bytes / 1_000_000;
+    println!();
+    println!("1. Throughput: {mb} MB streamed through one connection and echoed back");
+    println!();
+    println!("| server                                  | recv buffer | MB/s   | recv calls | bytes per recv |");
+    println!("|-----------------------------------------|-------------|--------|------------|----------------|");
+    let rows = [
+        ("echo_server (the seed's code)", Server::Serial, RECV_SIZE),
+        ("echo_server code, bigger buffer", Server::SerialWithBuffer(64 * 1024), 64 * 1024),
+        ("echo_server code, bigger buffer", Server::SerialWithBuffer(BIG_BUFFER), BIG_BUFFER),
+        ("ceiling: std read/write_all, no prefix", Server::PlainStd, BIG_BUFFER),
+    ];
+    for (name, server, buffer) in rows {
+        progress(&format!("throughput: {name}, {} KiB", buffer / 1024));
+        let addr = start(server)?;
+        let mut speeds = Vec::new();
+        let mut calls = Vec::new();
+        for _ in 0..plan.runs {
+            let run = stream_through(addr, server, plan.stream_bytes, plan.verify)
+                .with_context(|| format!("streaming through {name}"))?;
+            speeds.push(run.mb_per_s());
+            calls.extend(run.pieces);
+        }
+        let (calls, per_call) = if calls.is_empty() {
+            ("-".to_string(), "-".to_string())
+        } else {
+            let calls = median(&calls);
+            (calls.to_string(), format!("{:.0}", plan.stream_bytes as f64 / calls as f64))
+        };
+        println!(
+            "| {name:<39} | {:>7} KiB | {:>6.0} | {calls:>10} | {per_call:>14} |",
+            buffer / 1024,
+            median(&speeds)
+        );
+    }
+    Ok(())
+}
+
+fn latency(plan: &Plan) -> anyhow::Result<()> {
+    println!();
+    println!(
+        "2. Round trips of a 17-byte request, {} per run (one connection; times in microseconds)",
+        plan.round_trips
+    );
+    println!();
+    println!("| server answers             | client writes          | TCP_NODELAY | p50 µs   | p99 µs   |");
+    println!("|----------------------------|------------------------|-------------|----------|----------|");
+    let rows = [
+        (Server::Lines, Pattern::WriteWriteRead, false),
+        (Server::Lines, Pattern::WriteWriteRead, true),
+        (Server::Lines, Pattern::WriteRead, false),
+        (Server::Lines, Pattern::WriteRead, true),
+        (Server::Serial, Pattern::WriteWriteRead, false),
+        (Server::Serial, Pattern::WriteWriteRead, true),
+    ];
+    for (server, pattern, nodelay) in rows {
+        let answers = match server {
+            Server::Lines => "each whole line",
+            _ => "each piece (echo_server)",
+        };
+        let writes = match pattern {
+            Pattern::WriteWriteRead => "2 writes, then read",
+            Pattern::WriteRead => "1 write, then read",
+        };
+        progress(&format!("latency: {answers}, {writes}, nodelay {nodelay}"));
+        let addr = start(server)?;
+        let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+        for _ in 0..plan.runs {
+            let times = round_trips(addr, server, pattern, nodelay, plan.round_trips)
+                .with_context(|| format!("round trips against a server that answers {answers}"))?;
+            p50s.push(percentile(&times, 50.0));
+            p99s.push(percentile(&times, 99.0));
+        }
+        println!(
+            "| {answers:<26} | {writes:<22} | {:<11} | {:>8} | {:>8} |",
+            if nodelay { "set" } else { "no (Nagle)" },
+            micros(median(&p50s)),
+            micros(median(&p99s))
+        );
+    }
+    Ok(())
+}
+
+fn crowds(plan: &Plan) -> anyhow::Result<()> {
+    println!();
+    println!(
+        "3. Many clients: each connects, makes {} round trips of 32 bytes with {} ms pauses, closes",
+        plan.rounds,
+        plan.think.as_millis()
+    );
+    println!();
+    println!("| clients | server   | p50 µs   | p99 µs   | max µs   | total ms |");
+    println!("|---------|----------|----------|----------|----------|----------|");
+    for clients in [1, 10, 100] {
+        for (name, server) in [("serial", Server::Serial), ("threaded", Server::Threaded)] {
+            progress(&format!("{clients} clients, {name} server"));
+            let addr = start(server)?;
+            let workload = Workload { clients, rounds: plan.rounds, think: plan.think };
+            let (mut p50s, mut p99s, mut maxes, mut totals) = (vec![], vec![], vec![], vec![]);
+            for _ in 0..plan.runs {
+                let crowd = many_clients(addr, server, workload)
+                    .with_context(|| format!("{clients} clients against the {name} server"))?;
+                if crowd.latencies.len() != clients * plan.rounds {
+                    bail!("{} round trips measured, expected {}", crowd.latencies.len(), clients * plan.rounds);
+                }
+                p50s.push(percentile(&crowd.latencies, 50.0));
+                p99s.push(percentile(&crowd.latencies, 99.0));
+                maxes.push(percentile(&crowd.latencies, 100.0));
+                totals.push(crowd.total);
+            }
+            println!(
+                "| {clients:>7} | {name:<8} | {:>8} | {:>8} | {:>8} | {:>8.0} |",
+                micros(median(&p50s)),
+                micros(median(&p99s)),
+                micros(median(&maxes)),
+                median(&totals).as_secs_f64() * 1000.0
+            );
+        }
+    }
+    Ok(())
+}
+
+fn micros(duration: Duration) -> String {
+    format!("{:.0}", duration.as_secs_f64() * 1e6)
+}
+
+/// Progress goes to standard error, so that standard output is just the table.
+fn progress(what: &str) {
+    eprintln!("measuring {what}...");
+}
+
+/// CPUs, CPU model and kernel, as far as we can tell.
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|model| model.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|release| format!("Linux {}", release.trim()))
+        .unwrap_or_else(|_| std::env::consts::OS.to_string());
+    format!("{cpus} CPUs available, {model}, {kernel}")
+}
+
+/// The 1-, 5- and 15-minute load averages (Linux), to show how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
 }
