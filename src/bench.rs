@@ -50,7 +50,10 @@ pub enum Server {
 impl Server {
     /// Whether the replies carry the seed's prefix before each received piece.
     pub fn prefixed(self) -> bool {
-        matches!(self, Server::Serial | Server::SerialWithBuffer(_) | Server::Threaded)
+        matches!(
+            self,
+            Server::Serial | Server::SerialWithBuffer(_) | Server::Threaded
+        )
     }
 }
 
@@ -177,7 +180,8 @@ impl Unprefix {
             if self.verify {
                 for (i, &byte) in rest[..run].iter().enumerate() {
                     if byte != pattern_byte(self.payload + i as u64) && self.error.is_none() {
-                        self.error = Some(format!("wrong byte at offset {}", self.payload + i as u64));
+                        self.error =
+                            Some(format!("wrong byte at offset {}", self.payload + i as u64));
                     }
                 }
             }
@@ -213,7 +217,12 @@ impl Throughput {
 /// Streams `bytes` through the echo server at `addr` and reads the whole echo back, writing from
 /// one thread and reading from another (writing everything first could fill both directions'
 /// buffers and deadlock). Checks that every byte came back; with `verify`, also their values.
-pub fn stream_through(addr: SocketAddr, server: Server, bytes: u64, verify: bool) -> io::Result<Throughput> {
+pub fn stream_through(
+    addr: SocketAddr,
+    server: Server,
+    bytes: u64,
+    verify: bool,
+) -> io::Result<Throughput> {
     let stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut writer = stream.try_clone()?;
@@ -231,7 +240,10 @@ pub fn stream_through(addr: SocketAddr, server: Server, bytes: u64, verify: bool
     });
     let mut reader = stream;
     let mut buffer = vec![0; BIG_BUFFER];
-    let mut echo = Unprefix { verify, ..Unprefix::default() };
+    let mut echo = Unprefix {
+        verify,
+        ..Unprefix::default()
+    };
     let mut received = 0;
     loop {
         let n = reader.read(&mut buffer)?;
@@ -244,7 +256,9 @@ pub fn stream_through(addr: SocketAddr, server: Server, bytes: u64, verify: bool
         }
     }
     let elapsed = started.elapsed();
-    sending.join().map_err(|_| io::Error::other("the writer panicked"))??;
+    sending
+        .join()
+        .map_err(|_| io::Error::other("the writer panicked"))??;
     let (payload, pieces) = if server.prefixed() {
         (echo.payload, Some(echo.pieces))
     } else {
@@ -257,7 +271,11 @@ pub fn stream_through(addr: SocketAddr, server: Server, bytes: u64, verify: bool
         let message = format!("sent {bytes} bytes, {payload} came back");
         return Err(io::Error::new(io::ErrorKind::InvalidData, message));
     }
-    Ok(Throughput { bytes, elapsed, pieces })
+    Ok(Throughput {
+        bytes,
+        elapsed,
+        pieces,
+    })
 }
 // ANCHOR_END: stream_through
 
@@ -275,7 +293,13 @@ pub enum Pattern {
 /// connection and returns each one's time. With `nodelay`, the client sets `TCP_NODELAY`:
 /// its kernel sends each write at once instead of holding a small write back while an earlier
 /// one is not yet acknowledged (Nagle's algorithm).
-pub fn round_trips(addr: SocketAddr, server: Server, pattern: Pattern, nodelay: bool, count: usize) -> io::Result<Vec<Duration>> {
+pub fn round_trips(
+    addr: SocketAddr,
+    server: Server,
+    pattern: Pattern,
+    nodelay: bool,
+    count: usize,
+) -> io::Result<Vec<Duration>> {
     let (head, tail): (&[u8], &[u8]) = (b"GET /ping", b" please\n");
     let mut stream = TcpStream::connect(addr)?;
     stream.set_nodelay(nodelay)?;
@@ -300,10 +324,20 @@ pub fn round_trips(addr: SocketAddr, server: Server, pattern: Pattern, nodelay: 
 // ANCHOR_END: round_trips
 
 /// Reads until `payload` bytes of echo have come back (prefixes not counted).
-fn read_reply(stream: &mut TcpStream, server: Server, payload: u64, buffer: &mut [u8]) -> io::Result<()> {
+fn read_reply(
+    stream: &mut TcpStream,
+    server: Server,
+    payload: u64,
+    buffer: &mut [u8],
+) -> io::Result<()> {
     let mut echo = Unprefix::default();
     let mut plain = 0;
-    while if server.prefixed() { echo.payload } else { plain } < payload {
+    while if server.prefixed() {
+        echo.payload
+    } else {
+        plain
+    } < payload
+    {
         let n = stream.read(buffer)?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
@@ -369,10 +403,15 @@ pub fn many_clients(addr: SocketAddr, server: Server, workload: Workload) -> io:
     let started = Instant::now();
     let mut latencies = Vec::new();
     for handle in handles {
-        let times = handle.join().map_err(|_| io::Error::other("a client panicked"))??;
+        let times = handle
+            .join()
+            .map_err(|_| io::Error::other("a client panicked"))??;
         latencies.extend(times);
     }
-    Ok(Crowd { latencies, total: started.elapsed() })
+    Ok(Crowd {
+        latencies,
+        total: started.elapsed(),
+    })
 }
 // ANCHOR_END: many_clients
 
@@ -403,13 +442,19 @@ mod tests {
     fn unprefix_counts_pieces_and_payload_across_any_split() {
         let reply = [PREFIX, b"abc", PREFIX, b"defg"].concat();
         for split in 0..reply.len() {
-            let mut echo = Unprefix { verify: true, ..Unprefix::default() };
+            let mut echo = Unprefix {
+                verify: true,
+                ..Unprefix::default()
+            };
             echo.feed(&reply[..split]);
             echo.feed(&reply[split..]);
             assert_eq!((echo.payload, echo.pieces), (7, 2), "split at {split}");
             assert_eq!(echo.error, None);
         }
-        let mut wrong = Unprefix { verify: true, ..Unprefix::default() };
+        let mut wrong = Unprefix {
+            verify: true,
+            ..Unprefix::default()
+        };
         wrong.feed(&[PREFIX, b"abx"].concat());
         assert!(wrong.error.is_some());
     }

@@ -36,10 +36,10 @@ pub mod step4_accept;
 pub mod step5_process;
 pub mod step6_close;
 
+pub mod bench;
 pub mod client;
 pub mod echo;
 pub mod threaded;
-pub mod bench;
 
 pub mod advice;
 pub mod cli;

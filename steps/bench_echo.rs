@@ -6,14 +6,16 @@
 //! ```
 //!
 //! Every server runs inside this process on `127.0.0.1:0`; clients talk to it over loopback. Each
-//! row is measured `runs` times in this same run, and the table shows the median of the runs.
+//! row is measured several times in this same run (5, or once with `--quick`): throughput and
+//! total times are the median of the runs, latency percentiles are over all round trips of all runs.
 //! What the rows teach is in the book's "Performance" chapter and in `src/bench.rs`.
 
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use socket_steps::bench::{
-    many_clients, median, percentile, round_trips, start, stream_through, Pattern, Server, Workload, BIG_BUFFER,
+    many_clients, median, percentile, round_trips, start, stream_through, Pattern, Server,
+    Workload, BIG_BUFFER,
 };
 use socket_steps::cli::run_main;
 use socket_steps::step5_process::RECV_SIZE;
@@ -37,7 +39,7 @@ const FULL: Plan = Plan {
     runs: 5,
     stream_bytes: 100_000_000,
     round_trips: 100,
-    rounds: 10,
+    rounds: 20,
     think: Duration::from_millis(2),
     verify: false,
 };
@@ -57,7 +59,9 @@ fn main() {
         for arg in std::env::args().skip(1) {
             match arg.as_str() {
                 "--quick" => plan = &QUICK,
-                "-h" | "--help" => bail!("usage: bench_echo [--quick]  (build with --release for real numbers)"),
+                "-h" | "--help" => {
+                    bail!("usage: bench_echo [--quick]  (build with --release for real numbers)")
+                }
                 other => bail!("unknown argument `{other}`: the only option is `--quick`"),
             }
         }
@@ -72,7 +76,11 @@ fn main() {
 }
 
 fn print_header(plan: &Plan) {
-    println!("bench_echo{}: medians of {} run(s) per row", if plan.runs == 1 { " --quick" } else { "" }, plan.runs);
+    println!(
+        "bench_echo{}: each row measured {} time(s) in this run",
+        if plan.runs == 1 { " --quick" } else { "" },
+        plan.runs
+    );
     println!("machine: {}", machine());
     println!("load average at the start: {}", load_average());
     if cfg!(debug_assertions) {
@@ -83,15 +91,27 @@ fn print_header(plan: &Plan) {
 fn throughput(plan: &Plan) -> anyhow::Result<()> {
     let mb = plan.stream_bytes / 1_000_000;
     println!();
-    println!("1. Throughput: {mb} MB streamed through one connection and echoed back");
+    println!("1. Throughput: {mb} MB streamed through one connection and echoed back (median of the runs)");
     println!();
     println!("| server                                  | recv buffer | MB/s   | recv calls | bytes per recv |");
     println!("|-----------------------------------------|-------------|--------|------------|----------------|");
     let rows = [
         ("echo_server (the seed's code)", Server::Serial, RECV_SIZE),
-        ("echo_server code, bigger buffer", Server::SerialWithBuffer(64 * 1024), 64 * 1024),
-        ("echo_server code, bigger buffer", Server::SerialWithBuffer(BIG_BUFFER), BIG_BUFFER),
-        ("ceiling: std read/write_all, no prefix", Server::PlainStd, BIG_BUFFER),
+        (
+            "echo_server code, bigger buffer",
+            Server::SerialWithBuffer(64 * 1024),
+            64 * 1024,
+        ),
+        (
+            "echo_server code, bigger buffer",
+            Server::SerialWithBuffer(BIG_BUFFER),
+            BIG_BUFFER,
+        ),
+        (
+            "ceiling: std read/write_all, no prefix",
+            Server::PlainStd,
+            BIG_BUFFER,
+        ),
     ];
     for (name, server, buffer) in rows {
         progress(&format!("throughput: {name}, {} KiB", buffer / 1024));
@@ -108,7 +128,10 @@ fn throughput(plan: &Plan) -> anyhow::Result<()> {
             ("-".to_string(), "-".to_string())
         } else {
             let calls = median(&calls);
-            (calls.to_string(), format!("{:.0}", plan.stream_bytes as f64 / calls as f64))
+            (
+                calls.to_string(),
+                format!("{:.0}", plan.stream_bytes as f64 / calls as f64),
+            )
         };
         println!(
             "| {name:<39} | {:>7} KiB | {:>6.0} | {calls:>10} | {per_call:>14} |",
@@ -122,8 +145,9 @@ fn throughput(plan: &Plan) -> anyhow::Result<()> {
 fn latency(plan: &Plan) -> anyhow::Result<()> {
     println!();
     println!(
-        "2. Round trips of a 17-byte request, {} per run (one connection; times in microseconds)",
-        plan.round_trips
+        "2. Round trips of a 17-byte request: {} per run, percentiles of all {} (microseconds)",
+        plan.round_trips,
+        plan.round_trips * plan.runs
     );
     println!();
     println!("| server answers             | client writes          | TCP_NODELAY | p50 µs   | p99 µs   |");
@@ -147,18 +171,19 @@ fn latency(plan: &Plan) -> anyhow::Result<()> {
         };
         progress(&format!("latency: {answers}, {writes}, nodelay {nodelay}"));
         let addr = start(server)?;
-        let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+        let mut times = Vec::new();
         for _ in 0..plan.runs {
-            let times = round_trips(addr, server, pattern, nodelay, plan.round_trips)
-                .with_context(|| format!("round trips against a server that answers {answers}"))?;
-            p50s.push(percentile(&times, 50.0));
-            p99s.push(percentile(&times, 99.0));
+            times.extend(
+                round_trips(addr, server, pattern, nodelay, plan.round_trips).with_context(
+                    || format!("round trips against a server that answers {answers}"),
+                )?,
+            );
         }
         println!(
             "| {answers:<26} | {writes:<22} | {:<11} | {:>8} | {:>8} |",
             if nodelay { "set" } else { "no (Nagle)" },
-            micros(median(&p50s)),
-            micros(median(&p99s))
+            micros(percentile(&times, 50.0)),
+            micros(percentile(&times, 99.0))
         );
     }
     Ok(())
@@ -171,6 +196,9 @@ fn crowds(plan: &Plan) -> anyhow::Result<()> {
         plan.rounds,
         plan.think.as_millis()
     );
+    println!(
+        "   (latency percentiles of all round trips of all runs; total time: median of the runs)"
+    );
     println!();
     println!("| clients | server   | p50 µs   | p99 µs   | max µs   | total ms |");
     println!("|---------|----------|----------|----------|----------|----------|");
@@ -178,24 +206,30 @@ fn crowds(plan: &Plan) -> anyhow::Result<()> {
         for (name, server) in [("serial", Server::Serial), ("threaded", Server::Threaded)] {
             progress(&format!("{clients} clients, {name} server"));
             let addr = start(server)?;
-            let workload = Workload { clients, rounds: plan.rounds, think: plan.think };
-            let (mut p50s, mut p99s, mut maxes, mut totals) = (vec![], vec![], vec![], vec![]);
+            let workload = Workload {
+                clients,
+                rounds: plan.rounds,
+                think: plan.think,
+            };
+            let (mut latencies, mut totals) = (Vec::new(), Vec::new());
             for _ in 0..plan.runs {
                 let crowd = many_clients(addr, server, workload)
                     .with_context(|| format!("{clients} clients against the {name} server"))?;
                 if crowd.latencies.len() != clients * plan.rounds {
-                    bail!("{} round trips measured, expected {}", crowd.latencies.len(), clients * plan.rounds);
+                    bail!(
+                        "{} round trips measured, expected {}",
+                        crowd.latencies.len(),
+                        clients * plan.rounds
+                    );
                 }
-                p50s.push(percentile(&crowd.latencies, 50.0));
-                p99s.push(percentile(&crowd.latencies, 99.0));
-                maxes.push(percentile(&crowd.latencies, 100.0));
+                latencies.extend(crowd.latencies);
                 totals.push(crowd.total);
             }
             println!(
                 "| {clients:>7} | {name:<8} | {:>8} | {:>8} | {:>8} | {:>8.0} |",
-                micros(median(&p50s)),
-                micros(median(&p99s)),
-                micros(median(&maxes)),
+                micros(percentile(&latencies, 50.0)),
+                micros(percentile(&latencies, 99.0)),
+                micros(percentile(&latencies, 100.0)),
                 median(&totals).as_secs_f64() * 1000.0
             );
         }
@@ -233,6 +267,11 @@ fn machine() -> String {
 /// The 1-, 5- and 15-minute load averages (Linux), to show how busy the machine was.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|_| "unknown".to_string())
 }
