@@ -20,8 +20,16 @@
 //! of a few hundred bytes rather than a thread with its own stack, and thousands of idle clients
 //! cost almost nothing. The code looks much like this file (`loop { let (socket, _) =
 //! listener.accept().await?; tokio::spawn(async move { ... }); }`), but the waiting happens in the
-//! runtime, not in blocked threads. The limits stay: tokio's own examples cap connections with a
-//! semaphore and put timeouts around reads. That is the next course; this one stays with threads.
+//! runtime, not in blocked threads. The limits stay: tokio's teaching server, mini-redis, stops
+//! accepting at `MAX_CONNECTIONS` (250) with a semaphore, exactly as [`serve_forever`] does with
+//! [`Config::max_clients`], and timeouts become `tokio::time::timeout` around a read. That is the
+//! next course; this one stays with threads.
+//!
+//! One limit of the timeouts here: `SO_SNDTIMEO` bounds each `send(2)` call, not a whole reply.
+//! A `send` that times out after copying a few bytes returns that count, and the next call waits
+//! the full time again; a client that reads a byte now and then can hold its thread for much
+//! longer. A production server keeps a deadline per reply (or per connection) and sets each
+//! call's timeout to the time left.
 
 use std::io;
 use std::net::SocketAddr;
@@ -34,6 +42,7 @@ use socket2::Socket;
 use crate::echo::serve_connection;
 use crate::step4_accept::accept;
 
+// ANCHOR: limits
 /// How many clients we serve at once, by default. Above it, new clients wait in the accept queue.
 pub const MAX_CLIENTS: usize = 128;
 
@@ -50,6 +59,7 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Each connection thread's stack. Echoing needs little (the buffers live on the heap); Rust's
 /// default for spawned threads is 2 MiB of address space, reserved per client.
 pub const STACK_SIZE: usize = 256 * 1024;
+// ANCHOR_END: limits
 
 /// The threaded server's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +121,7 @@ impl std::fmt::Display for Event {
             Event::Failed(peer, error) => write!(f, "{peer} failed: {error}: closing"),
             Event::Full(max) => write!(
                 f,
-                "{max} clients are being served (the cap): new clients wait in the accept queue"
+                "at the cap: {max} clients being served; new clients wait in the accept queue"
             ),
             Event::AcceptFailed(error, repeats) => {
                 write!(
