@@ -194,7 +194,7 @@ fn threaded_survives_200_concurrent_clients_over_its_cap() {
         .collect();
     wait_for_line(
         &server.lines,
-        &format!("{cap} clients are being served (the cap)"),
+        &format!("at the cap: {cap} clients being served"),
     );
     // The rest connect now: the kernel completes their handshakes, but the server accepts none
     // of them until a holder leaves.
