@@ -7,7 +7,14 @@
 //! `connect` fails with `ConnectionRefused`.
 //!
 //! std spelling: `TcpStream::connect(addr)` (create + connect, trying each address a name
-//! resolves to), or `TcpStream::connect_timeout(&addr, timeout)`.
+//! resolves to), or `TcpStream::connect_timeout(&addr, timeout)`:
+//!
+//! ```no_run
+//! # fn main() -> std::io::Result<()> {
+//! let stream = std::net::TcpStream::connect("localhost:50007")?; // socket(2) + connect(2)
+//! println!("connected from {}", stream.local_addr()?);
+//! # Ok(()) }
+//! ```
 
 use std::io;
 use std::net::SocketAddr;

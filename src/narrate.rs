@@ -33,15 +33,16 @@ pub fn kernel(local: SocketAddr, remote: Option<SocketAddr>) {
 }
 
 /// Like [`kernel`], but first gives the kernel a moment (at most two seconds) to reach the state
-/// `ready` describes: a peer's packet may still be in flight when our call returns, and we want to
+/// `ready` describes (and returns the entry it saw): a peer's packet may still be in flight when our call returns, and we want to
 /// print the settled state, the same on every run.
 pub fn kernel_when(
     local: SocketAddr,
     remote: Option<SocketAddr>,
     ready: impl Fn(&proc_net::TcpEntry) -> bool,
-) {
-    proc_net::wait_for(local, remote, std::time::Duration::from_secs(2), ready);
+) -> Option<proc_net::TcpEntry> {
+    let settled = proc_net::wait_for(local, remote, std::time::Duration::from_secs(2), ready);
     kernel(local, remote);
+    settled
 }
 
 /// The C name of the address family of `addr`.

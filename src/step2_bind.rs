@@ -11,7 +11,14 @@
 //!   below 1024 without privilege (`PermissionDenied`).
 //!
 //! std spelling: `TcpListener::bind(addr)` does socket + bind + listen in one call, and
-//! `UdpSocket::bind(addr)` does socket + bind.
+//! `UdpSocket::bind(addr)` does socket + bind:
+//!
+//! ```no_run
+//! # fn main() -> std::io::Result<()> {
+//! let socket = std::net::UdpSocket::bind("127.0.0.1:0")?; // socket(2) + bind(2)
+//! println!("the OS chose {}", socket.local_addr()?); // getsockname(2)
+//! # Ok(()) }
+//! ```
 
 use std::io;
 use std::net::SocketAddr;

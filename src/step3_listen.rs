@@ -11,7 +11,13 @@
 //!   refuse instead.
 //!
 //! std spelling: `TcpListener::bind(addr)` is socket + `SO_REUSEADDR` + bind + `listen(128)`; std
-//! offers no way to choose the backlog.
+//! offers no way to choose the backlog:
+//!
+//! ```no_run
+//! # fn main() -> std::io::Result<()> {
+//! let listener = std::net::TcpListener::bind("127.0.0.1:50007")?; // steps 1 to 3 at once
+//! # Ok(()) }
+//! ```
 
 use std::io;
 use std::net::SocketAddr;

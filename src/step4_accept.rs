@@ -6,7 +6,15 @@
 //! exactly the client's own `local_addr()`. The listening socket is untouched and keeps listening:
 //! a server calls `accept` again for the next client.
 //!
-//! std spelling: `TcpListener::accept() -> io::Result<(TcpStream, SocketAddr)>`.
+//! std spelling: `TcpListener::accept() -> io::Result<(TcpStream, SocketAddr)>`:
+//!
+//! ```no_run
+//! # fn main() -> std::io::Result<()> {
+//! let listener = std::net::TcpListener::bind("127.0.0.1:50007")?;
+//! let (connection, address) = listener.accept()?; // blocks until a client connects
+//! println!("Server connected by {address}");
+//! # drop(connection); Ok(()) }
+//! ```
 
 use std::io;
 use std::net::SocketAddr;

@@ -12,7 +12,18 @@
 //! - `recv` returning 0 bytes means the peer closed its side: end of file.
 //!
 //! std spelling: `TcpStream` implements `Read` and `Write`: `stream.read(&mut buf)`,
-//! `stream.write(data)`, `stream.write_all(data)`.
+//! `stream.write(data)`, `stream.write_all(data)`:
+//!
+//! ```no_run
+//! use std::io::{Read, Write};
+//! # fn main() -> std::io::Result<()> {
+//! let mut stream = std::net::TcpStream::connect("127.0.0.1:50007")?;
+//! stream.write_all(b"Hello network world")?; // send(2), as many times as it takes
+//! let mut buffer = [0; 1024];
+//! let n = stream.read(&mut buffer)?; // recv(2): at most 1024 bytes; 0 means end of file
+//! println!("{:?}", String::from_utf8_lossy(&buffer[..n]));
+//! # Ok(()) }
+//! ```
 
 use std::io::{self, Read};
 

@@ -12,6 +12,15 @@
 //!   the peer may see `ConnectionReset`.
 //!
 //! In Rust, `close(2)` happens when the socket is dropped: there is no `close` method to forget.
+//! std spelling:
+//!
+//! ```no_run
+//! # fn main() -> std::io::Result<()> {
+//! let stream = std::net::TcpStream::connect("127.0.0.1:50007")?;
+//! stream.shutdown(std::net::Shutdown::Write)?; // shutdown(2): half-close, the peer reads EOF
+//! drop(stream); // close(2)
+//! # Ok(()) }
+//! ```
 
 use std::io;
 use std::net::Shutdown;

@@ -44,8 +44,12 @@ fn main() {
         close(connection);
         println!("server: close({fd}) -> the kernel sends a FIN to {peer}");
         // ANCHOR_END: close
-        narrate::kernel_when(bound, Some(peer), |e| e.state == TcpState::FinWait2);
-        explain("FIN_WAIT2: our FIN is acknowledged; the client has not closed its side yet.");
+        let after_close = narrate::kernel_when(bound, Some(peer), |e| {
+            matches!(e.state, TcpState::FinWait2 | TcpState::TimeWait)
+        });
+        if after_close.is_some_and(|e| e.state == TcpState::FinWait2) {
+            explain("FIN_WAIT2: our FIN is acknowledged; the client has not closed its side yet.");
+        }
 
         if let Some(client) = client {
             // ANCHOR: peer_sees_eof

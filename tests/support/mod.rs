@@ -27,20 +27,46 @@ pub fn run(exe: &str, args: &[&str]) -> Output {
     wait_with_limit(child, exe)
 }
 
-/// Waits for `child` to exit, killing it after [`LIMIT`].
-pub fn wait_with_limit(child: Child, what: &str) -> Output {
-    let id = child.id();
-    let (done, finished) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(child.wait_with_output());
-    });
-    match finished.recv_timeout(LIMIT) {
-        Ok(output) => output.expect("collect output"),
-        Err(_) => {
-            // The child is stuck: kill it so the test process does not leave it behind.
-            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+/// Waits for `child` to exit, killing it after [`LIMIT`], and collects its output.
+pub fn wait_with_limit(mut child: Child, what: &str) -> Output {
+    // We read both pipes in threads, so that a chatty child never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let deadline = std::time::Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
             panic!("{what} did not finish within {LIMIT:?}");
         }
+        thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
     }
 }
 
@@ -93,6 +119,20 @@ pub struct Server {
     pub addr: SocketAddr,
     /// Its standard output lines after the announcement, as they come.
     pub lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Waits at most [`LIMIT`] for the server to exit by itself, and returns whether it succeeded.
+    pub fn wait_for_exit(&mut self) -> bool {
+        let deadline = std::time::Instant::now() + LIMIT;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.success();
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the server did not exit within {LIMIT:?}");
+    }
 }
 
 impl Drop for Server {
@@ -154,4 +194,54 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     stream.set_read_timeout(Some(LIMIT)).unwrap();
     stream.set_write_timeout(Some(LIMIT)).unwrap();
     stream
+}
+
+/// Whether this test process runs as root (effective uid 0). Linux only.
+#[cfg(target_os = "linux")]
+pub fn is_root() -> bool {
+    // The effective uid is the second number of the `Uid:` line.
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|id| id == "0"))
+        .unwrap_or(false)
+}
+
+/// A command for `exe` that runs as the unprivileged user `nobody` when the tests run as root
+/// (as they do in CI), so that privilege errors can be tested; otherwise as the current user.
+#[cfg(target_os = "linux")]
+pub fn unprivileged(exe: &str) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(exe);
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    if is_root() {
+        command.uid(65534).gid(65534);
+    }
+    command
+}
+
+/// Asserts that `text` contains each of `lines`, naming the first one missing.
+pub fn assert_contains_all(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
+
+/// A connected TCP pair on loopback, made with the crate's own steps: (client, server side,
+/// server address, client address). Both sockets have read and write timeouts.
+pub fn socket_pair() -> (socket2::Socket, socket2::Socket, SocketAddr, SocketAddr) {
+    use socket_steps::{client, step2_bind, step3_listen, step4_accept};
+    let listener = step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    let addr = step2_bind::local_addr(&listener).unwrap();
+    let client = client::connect(addr, LIMIT).unwrap();
+    let (server, peer) = step4_accept::accept(&listener).unwrap();
+    for socket in [&client, &server] {
+        socket.set_read_timeout(Some(LIMIT)).unwrap();
+        socket.set_write_timeout(Some(LIMIT)).unwrap();
+    }
+    (client, server, addr, peer)
 }

@@ -1,0 +1,146 @@
+//! Step 2, bind: `bind(2)` gives a socket its address, and each refusal has its own error.
+//!
+//! Grades exercise 2.1 (`ex2_1_*`). Run: `cargo test --test step2_bind`.
+
+mod support;
+
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpListener};
+
+use pretty_assertions::assert_eq;
+use socket_steps::step1_create::create_tcp_socket;
+use socket_steps::step2_bind::{bind, local_addr, NOT_OUR_ADDRESS};
+
+const STEP2: &str = env!("CARGO_BIN_EXE_step2_bind");
+
+fn loopback_any_port() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+#[test]
+fn ex2_1_bind_gives_the_socket_its_address() {
+    let socket = create_tcp_socket(loopback_any_port()).unwrap();
+    bind(&socket, loopback_any_port()).expect("bind 127.0.0.1:0");
+    let bound = local_addr(&socket).unwrap();
+    assert_eq!(bound.ip(), loopback_any_port().ip());
+    assert_ne!(bound.port(), 0, "port 0 asks the OS to choose a real port");
+}
+
+#[test]
+fn ex2_1_a_taken_port_is_addr_in_use() {
+    let first = create_tcp_socket(loopback_any_port()).unwrap();
+    bind(&first, loopback_any_port()).unwrap();
+    let taken = local_addr(&first).unwrap();
+    let second = create_tcp_socket(taken).unwrap();
+    let error = bind(&second, taken).expect_err("two sockets on one port");
+    assert_eq!(error.kind(), ErrorKind::AddrInUse);
+}
+
+#[test]
+fn ex2_1_an_address_of_another_machine_is_not_available() {
+    let addr: SocketAddr = NOT_OUR_ADDRESS.parse().unwrap();
+    let socket = create_tcp_socket(addr).unwrap();
+    let error = bind(&socket, addr).expect_err("192.0.2.1 is not ours");
+    assert_eq!(error.kind(), ErrorKind::AddrNotAvailable);
+}
+
+#[test]
+fn ex2_1_a_socket_binds_only_once() {
+    let socket = create_tcp_socket(loopback_any_port()).unwrap();
+    bind(&socket, loopback_any_port()).unwrap();
+    let error = bind(&socket, loopback_any_port()).expect_err("second bind");
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_bound_socket_is_not_in_the_tcp_table_until_it_listens() {
+    use socket_steps::proc_net::{state_of, TcpState};
+    let socket = create_tcp_socket(loopback_any_port()).unwrap();
+    bind(&socket, loopback_any_port()).unwrap();
+    let bound = local_addr(&socket).unwrap();
+    assert_eq!(state_of(bound, None), None);
+    socket.listen(1).unwrap();
+    assert_eq!(
+        state_of(bound, None).map(|e| e.state),
+        Some(TcpState::Listen)
+    );
+}
+
+#[test]
+fn the_binary_shows_each_refusal() {
+    let output = support::run(STEP2, &["127.0.0.1:0"]);
+    support::assert_success(&output);
+    let text = support::stdout(&output);
+    support::assert_contains_all(
+        &text,
+        &[
+            "bind(fd 3, 127.0.0.1:0) -> ok",
+            "we asked for port 0, so the OS chose a free port",
+            "EADDRINUSE",
+            "EADDRNOTAVAIL",
+            "EINVAL: this socket is already bound",
+            "Next: make the socket accept connections: cargo run --bin step3_listen",
+        ],
+    );
+}
+
+#[test]
+fn a_port_in_use_names_the_port_and_how_to_choose_another() {
+    let holder = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = holder.local_addr().unwrap();
+    let output = support::run(STEP2, &[&taken.to_string()]);
+    let error = support::assert_clean_failure(&output);
+    assert!(
+        error.contains(&format!("port {} is already in use", taken.port())),
+        "{error}"
+    );
+    assert!(
+        error.contains("cargo run --bin step2_bind -- 127.0.0.1:"),
+        "{error}"
+    );
+    assert!(error.contains("port 0"), "{error}");
+}
+
+#[test]
+fn bad_addresses_get_one_clear_message_each() {
+    let cases = [
+        ("127.0.0.1:70000", "from 0 to 65535"),
+        ("127.0.0.1", "is not HOST:PORT"),
+        ("192.0.2.1:50007", "is not an address of this machine"),
+        ("no-such-host.invalid:50007", "could not resolve the host"),
+    ];
+    for (input, expected) in cases {
+        let output = support::run(STEP2, &[input]);
+        let error = support::assert_clean_failure(&output);
+        assert!(
+            error.contains(expected),
+            "{input}: expected {expected:?} in:\n{error}"
+        );
+        assert!(
+            !error.contains("os error") || error.contains("caused by"),
+            "{error}"
+        );
+    }
+}
+
+/// Ports below 1024 need privilege. Tests run as root in CI, so the binary runs as `nobody`.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_privileged_port_without_privilege_is_explained() {
+    let start: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1024);
+    if start <= 80 {
+        eprintln!("skipped: net.ipv4.ip_unprivileged_port_start is {start}, so port 80 is not privileged here");
+        return;
+    }
+    let child = support::unprivileged(STEP2)
+        .arg("127.0.0.1:80")
+        .spawn()
+        .unwrap();
+    let output = support::wait_with_limit(child, STEP2);
+    let error = support::assert_clean_failure(&output);
+    assert!(error.contains("privileged port"), "{error}");
+}

@@ -1,0 +1,110 @@
+//! Step 6, close: the peer reads end of file; the side that closes first keeps TIME_WAIT.
+//!
+//! Grades exercise 6.1 (`ex6_1_*`). Run: `cargo test --test step6_close`.
+
+mod support;
+
+use pretty_assertions::assert_eq;
+use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
+use socket_steps::step6_close::{close, finish_sending, recv_until_closed};
+
+const STEP6: &str = env!("CARGO_BIN_EXE_step6_close");
+
+#[test]
+fn ex6_1_recv_until_closed_reads_everything_until_end_of_file() {
+    let (client, server, _, _) = support::socket_pair();
+    let message: Vec<u8> = (0..3000u32).map(|i| (i % 97) as u8).collect();
+    send_all(&client, &message).unwrap();
+    close(client);
+    assert_eq!(recv_until_closed(&server).unwrap(), message);
+}
+
+#[test]
+fn ex6_1_recv_until_closed_returns_nothing_when_the_peer_sent_nothing() {
+    let (client, server, _, _) = support::socket_pair();
+    close(client);
+    assert_eq!(recv_until_closed(&server).unwrap(), b"");
+}
+
+#[test]
+fn close_makes_the_peer_read_end_of_file() {
+    let (client, server, _, _) = support::socket_pair();
+    close(server);
+    assert_eq!(
+        recv(&client, RECV_SIZE).unwrap(),
+        b"",
+        "recv returns 0 bytes after the FIN"
+    );
+}
+
+#[test]
+fn half_close_lets_the_peer_still_reply() {
+    let (client, server, _, _) = support::socket_pair();
+    send_all(&client, b"question").unwrap();
+    finish_sending(&client).unwrap();
+    // The server reads the question and the end of file...
+    assert_eq!(recv_until_closed(&server).unwrap(), b"question");
+    // ...and can still answer, because only the client's sending side is closed.
+    send_all(&server, b"answer").unwrap();
+    close(server);
+    assert_eq!(recv_until_closed(&client).unwrap(), b"answer");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_side_that_closes_first_keeps_time_wait() {
+    use socket_steps::proc_net::{state_of, wait_for, TcpState};
+    let (client, server, server_addr, client_addr) = support::socket_pair();
+    close(server);
+    assert_eq!(recv(&client, RECV_SIZE).unwrap(), b"");
+    close(client);
+    let server_side = wait_for(server_addr, Some(client_addr), support::LIMIT, |e| {
+        e.state == TcpState::TimeWait
+    });
+    assert_eq!(server_side.map(|e| e.state), Some(TcpState::TimeWait));
+    // The client closed second: its side goes away without TIME_WAIT.
+    assert_eq!(state_of(client_addr, Some(server_addr)), None);
+}
+
+#[test]
+fn the_binary_shows_end_of_file_and_the_restart() {
+    let output = support::run(STEP6, &["127.0.0.1:0", "--with-client"]);
+    support::assert_success(&output);
+    let text = support::stdout(&output);
+    support::assert_contains_all(
+        &text,
+        &[
+            "server: close(fd 5) -> the kernel sends a FIN to 127.0.0.1:",
+            "client: recv(fd 4, 1024) -> '|From Server| Hello network world'",
+            "client: recv(fd 4, 1024) -> 0 bytes: end of file",
+            "bind with SO_REUSEADDR    -> ok",
+        ],
+    );
+    if cfg!(target_os = "linux") {
+        assert!(text.contains("FIN_WAIT2"), "{text}");
+        assert!(text.contains("TIME_WAIT, unread 0 B"), "{text}");
+        assert!(
+            text.contains("bind without SO_REUSEADDR -> error\n    EADDRINUSE"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_binary_serves_a_client_from_another_terminal_and_closes_first() {
+    let mut server = support::start_server(STEP6, &["127.0.0.1:0"]);
+    let client = support::run(env!("CARGO_BIN_EXE_client"), &[&server.addr.to_string()]);
+    support::assert_success(&client);
+    assert!(support::stdout(&client).contains("'|From Server| Hello network world'"));
+    support::wait_for_line(
+        &server.lines,
+        "server: close(fd 4) -> the kernel sends a FIN",
+    );
+    if cfg!(target_os = "linux") {
+        support::wait_for_line(&server.lines, "TIME_WAIT");
+    }
+    assert!(
+        server.wait_for_exit(),
+        "step6_close should end after its client"
+    );
+}

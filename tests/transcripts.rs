@@ -1,0 +1,499 @@
+//! The book's transcripts are what the programs print today.
+//!
+//! Each file in `book/src/transcripts/` starts with the command (`$ cargo run --bin step4_accept
+//! -- 127.0.0.1:0 --with-client`) and then holds the program's output. This test runs each
+//! program the same way (port 0, `--with-client`, so it needs no second terminal), normalises
+//! the parts that change from run to run, and compares with the file: a stale transcript fails
+//! with a readable diff.
+//!
+//! To rewrite the transcripts after changing what a program prints:
+//!
+//! ```console
+//! UPDATE_TRANSCRIPTS=1 cargo test --test transcripts
+//! ```
+//!
+//! Normalisation (the book's introduction explains it to readers):
+//! - ports: every `IP:PORT` with a port of 1024 or more names that port `PORT1`, `PORT2`... in
+//!   order of first appearance, and the same number elsewhere (`port 41234`, Python's
+//!   `('127.0.0.1', 41234)`) gets the same name. Port 0 and ports below 1024 stay.
+//! - file descriptors: `fd N` numbers are shifted so that the lowest is 3, keeping their order
+//!   and differences (normally the shift is 0: a program's first socket is fd 3).
+//!
+//! The servers that run forever (`echo_server`) are run in a scripted session: start the server
+//! on port 0, run the clients against it, wait for the server to log that they left, stop it.
+//!
+//! Linux only: the transcripts show `/proc/net/tcp`, which other systems do not have.
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+
+use pretty_assertions::assert_eq;
+
+/// Where a binary of this package was built.
+fn exe(name: &str) -> &'static str {
+    match name {
+        "step1_create" => env!("CARGO_BIN_EXE_step1_create"),
+        "step2_bind" => env!("CARGO_BIN_EXE_step2_bind"),
+        "step3_listen" => env!("CARGO_BIN_EXE_step3_listen"),
+        "step4_accept" => env!("CARGO_BIN_EXE_step4_accept"),
+        "step5_process" => env!("CARGO_BIN_EXE_step5_process"),
+        "step6_close" => env!("CARGO_BIN_EXE_step6_close"),
+        "client" => env!("CARGO_BIN_EXE_client"),
+        "echo_server" => env!("CARGO_BIN_EXE_echo_server"),
+        "echo_client" => env!("CARGO_BIN_EXE_echo_client"),
+        other => panic!("no binary named {other} in this test's list"),
+    }
+}
+
+// ---- Normalisation --------------------------------------------------------------------------
+
+/// Names for the run-varying numbers of one transcript (or of several transcripts of one
+/// session, which share their names).
+#[derive(Default)]
+struct Names {
+    ports: BTreeMap<u16, String>,
+}
+
+/// The ports of `IP:PORT` addresses in `text` (IPv4 `127.0.0.1:41234`, IPv6 `[::1]:41234`),
+/// in order of appearance.
+fn address_ports(text: &str) -> Vec<u16> {
+    let bytes = text.as_bytes();
+    let mut ports = Vec::new();
+    for (colon, _) in text.match_indices(':') {
+        let digits = text[colon + 1..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        if digits == 0 || digits > 5 {
+            continue;
+        }
+        let after = bytes.get(colon + 1 + digits);
+        if after.is_some_and(|b| b.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let before = &text[..colon];
+        let is_ipv6 = before.ends_with(']');
+        let ipv4: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let is_ipv4 = ipv4.split('.').filter(|p| !p.is_empty()).count() == 4;
+        if !(is_ipv4 || is_ipv6) {
+            continue;
+        }
+        if let Ok(port) = text[colon + 1..colon + 1 + digits].parse::<u16>() {
+            ports.push(port);
+        }
+    }
+    ports
+}
+
+/// Replaces each whole number in `text` for which `replace` gives a replacement, leaving
+/// numbers that are part of longer words (`0x1F`, `fd3`) alone.
+fn replace_numbers(text: &str, mut replace: impl FnMut(&str, &str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let len = rest[start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len() - start);
+        let before = &rest[..start];
+        let number = &rest[start..start + len];
+        let glued = before
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            || rest[start + len..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        out.push_str(before);
+        match replace(before, number).filter(|_| !glued) {
+            Some(name) => out.push_str(&name),
+            None => out.push_str(number),
+        }
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Names {
+    /// Normalises ports (with the names this session has given so far) and file descriptors.
+    fn normalise(&mut self, text: &str) -> String {
+        for port in address_ports(text) {
+            if port >= 1024 && !self.ports.contains_key(&port) {
+                let name = format!("PORT{}", self.ports.len() + 1);
+                self.ports.insert(port, name);
+            }
+        }
+        let ports = &self.ports;
+        let text = replace_numbers(text, |_, number| {
+            number
+                .parse::<u16>()
+                .ok()
+                .and_then(|n| ports.get(&n).cloned())
+        });
+        // File descriptors: shift so that the lowest is 3.
+        let fds: Vec<u64> = {
+            let mut found = Vec::new();
+            replace_numbers(&text, |before, number| {
+                if before.ends_with("fd ") {
+                    found.extend(number.parse::<u64>().ok());
+                }
+                None
+            });
+            found
+        };
+        match fds.iter().min() {
+            Some(&lowest) if lowest != 3 => replace_numbers(&text, |before, number| {
+                let fd = number.parse::<u64>().ok()?;
+                before
+                    .ends_with("fd ")
+                    .then(|| (fd + 3).saturating_sub(lowest).to_string())
+            }),
+            _ => text,
+        }
+    }
+}
+
+// ---- Running the programs ---------------------------------------------------------------------
+
+/// A transcript: the command a reader types, and what the program printed.
+struct Transcript {
+    /// The file name in `book/src/transcripts/`, without `.txt`.
+    name: &'static str,
+    /// `cargo run --bin NAME -- ARGS`, as the reader would type it.
+    command: String,
+    /// Standard output (and standard error, if the program wrote any).
+    output: String,
+}
+
+impl Transcript {
+    fn new(name: &'static str, bin: &str, args: &[&str], output: &Output) -> Transcript {
+        support::assert_success(output);
+        let mut text = support::stdout(output);
+        let err = support::stderr(output);
+        if !err.is_empty() {
+            text.push_str("[stderr]\n");
+            text.push_str(&err);
+        }
+        Transcript {
+            name,
+            command: command_line(bin, args),
+            output: text,
+        }
+    }
+
+    /// The file's text: the command line, then the output, normalised with `names`.
+    fn render(&self, names: &mut Names) -> String {
+        names.normalise(&format!("$ {}\n{}", self.command, self.output))
+    }
+}
+
+fn command_line(bin: &str, args: &[&str]) -> String {
+    if args.is_empty() {
+        format!("cargo run --bin {bin}")
+    } else {
+        format!("cargo run --bin {bin} -- {}", args.join(" "))
+    }
+}
+
+/// Runs a step binary in its self-driving mode: its own free port, its own client.
+fn self_driving(name: &'static str, bin: &str) -> Transcript {
+    let args = ["127.0.0.1:0", "--with-client"];
+    Transcript::new(name, bin, &args, &support::run(exe(bin), &args))
+}
+
+/// Compares the rendered transcripts with their files, or rewrites the files when
+/// `UPDATE_TRANSCRIPTS` is set. Transcripts of one session share their port names.
+fn check(session: &[Transcript]) {
+    let mut names = Names::default();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/transcripts");
+    for transcript in session {
+        assert!(
+            CHECKED.contains(&transcript.name),
+            "add {:?} to CHECKED",
+            transcript.name
+        );
+        let actual = transcript.render(&mut names);
+        let path = dir.join(format!("{}.txt", transcript.name));
+        if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &actual).unwrap();
+            println!("wrote {}", path.display());
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!(
+                "{} is missing. Create it with:\n  UPDATE_TRANSCRIPTS=1 cargo test --test transcripts\n\
+                 The program printed:\n{actual}",
+                path.display()
+            )
+        });
+        assert_eq!(
+            expected,
+            actual,
+            "\n{} is stale: the program now prints something else (diff below: left = the book, \
+             right = the program). If the change is intended, update the book with:\n  \
+             UPDATE_TRANSCRIPTS=1 cargo test --test transcripts\nand reread the chapter that \
+             includes it.",
+            path.display()
+        );
+    }
+}
+
+/// A server running in the background whose every output line we keep.
+struct Background {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Background {
+    fn start(bin: &str, args: &[&str]) -> Background {
+        let mut child = Command::new(exe(bin))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {bin}: {e}"));
+        let out = child.stdout.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Background {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most `support::LIMIT`) for a line containing `needle`, keeping every line.
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + support::LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line containing {needle:?} within {:?}; the server printed:\n{}",
+                    support::LIMIT,
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Stops the server and returns everything it printed.
+    fn stop(mut self) -> String {
+        self.kill();
+        self.seen.extend(self.lines.try_iter());
+        self.seen.iter().map(|line| format!("{line}\n")).collect()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Background {
+    /// A test that fails half way must not leave its server running.
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `echo_server` on a free port and returns it with the address it announced.
+fn echo_server() -> (Background, String) {
+    let mut server = Background::start("echo_server", &["127.0.0.1:0"]);
+    let line = server.wait_for("listening on ");
+    let addr = line
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("an address after `listening on`")
+        .to_string();
+    (server, addr)
+}
+
+// ---- The transcripts ---------------------------------------------------------------------------
+
+#[test]
+fn step1_create() {
+    // Whether a raw socket may be opened depends on who runs the program. The book shows what a
+    // reader sees as an ordinary user (the raw socket is refused), so when this test runs as
+    // root we run the program as user `nobody`.
+    let bin = exe("step1_create");
+    let child = support::unprivileged(bin)
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {bin} (as nobody if root): {e}"));
+    let output = support::wait_with_limit(child, bin);
+    if !support::is_root() && support::stdout(&output).contains("allowed: this program runs as") {
+        eprintln!(
+            "skipped: this user has CAP_NET_RAW, so the raw socket is allowed, unlike in the book"
+        );
+        return;
+    }
+    check(&[Transcript::new(
+        "step1_create",
+        "step1_create",
+        &[],
+        &output,
+    )]);
+}
+
+#[test]
+fn step2_bind() {
+    let args = ["127.0.0.1:0"];
+    let output = support::run(exe("step2_bind"), &args);
+    check(&[Transcript::new("step2_bind", "step2_bind", &args, &output)]);
+}
+
+#[test]
+fn step3_listen() {
+    check(&[self_driving("step3_listen", "step3_listen")]);
+}
+
+#[test]
+fn step4_accept() {
+    check(&[self_driving("step4_accept", "step4_accept")]);
+}
+
+#[test]
+fn step5_process() {
+    check(&[self_driving("step5_process", "step5_process")]);
+}
+
+#[test]
+fn step6_close() {
+    check(&[self_driving("step6_close", "step6_close")]);
+}
+
+#[test]
+fn client_against_the_echo_server() {
+    let (mut server, addr) = echo_server();
+    let args = [addr.as_str()];
+    let output = support::run(exe("client"), &args);
+    server.wait_for("closed after");
+    server.stop();
+    check(&[Transcript::new("client", "client", &args, &output)]);
+}
+
+#[test]
+fn echo_demo_server_and_client() {
+    let (mut server, addr) = echo_server();
+    let args = [addr.as_str()];
+    let client = support::run(exe("echo_client"), &args);
+    server.wait_for("closed after");
+    let server_output = server.stop();
+    let server = Transcript {
+        name: "echo_server",
+        command: command_line("echo_server", &["127.0.0.1:0"]),
+        output: server_output,
+    };
+    check(&[
+        server,
+        Transcript::new("echo_client", "echo_client", &args, &client),
+    ]);
+}
+
+/// Every transcript this file checks. A file in `book/src/transcripts/` that is not here would
+/// never be checked again, and would silently go stale.
+const CHECKED: &[&str] = &[
+    "step1_create",
+    "step2_bind",
+    "step3_listen",
+    "step4_accept",
+    "step5_process",
+    "step6_close",
+    "client",
+    "echo_server",
+    "echo_client",
+];
+
+#[test]
+fn every_transcript_file_is_checked_by_a_test() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/transcripts");
+    for entry in std::fs::read_dir(&dir).expect("book/src/transcripts") {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        assert!(
+            CHECKED.contains(&name.as_str()),
+            "{} is not checked by tests/transcripts.rs: add a test that makes it, or delete it",
+            path.display()
+        );
+    }
+    for name in CHECKED {
+        assert!(
+            dir.join(format!("{name}.txt")).exists() || std::env::var_os("UPDATE_TRANSCRIPTS").is_some(),
+            "the transcript {name}.txt is missing: UPDATE_TRANSCRIPTS=1 cargo test --test transcripts"
+        );
+    }
+}
+
+// ---- The normaliser's own tests -----------------------------------------------------------------
+
+#[test]
+fn ports_are_named_in_order_and_kept_distinct() {
+    let mut names = Names::default();
+    let text = "bind(fd 3, 127.0.0.1:0) -> ok; port 0 let the OS choose port 41234\n\
+                listening on 127.0.0.1:41234\n\
+                Server connected by ('127.0.0.1', 50008)\n\
+                connect(127.0.0.1:41234) -> ok, from 127.0.0.1:50008\n\
+                [::1]:39999 and [::ffff:127.0.0.1]:41234, try 127.0.0.1:80\n";
+    assert_eq!(
+        names.normalise(text),
+        "bind(fd 3, 127.0.0.1:0) -> ok; port 0 let the OS choose port PORT1\n\
+         listening on 127.0.0.1:PORT1\n\
+         Server connected by ('127.0.0.1', PORT2)\n\
+         connect(127.0.0.1:PORT1) -> ok, from 127.0.0.1:PORT2\n\
+         [::1]:PORT3 and [::ffff:127.0.0.1]:PORT1, try 127.0.0.1:80\n"
+    );
+    // A second transcript of the same session keeps the names.
+    assert_eq!(
+        names.normalise("Client of 127.0.0.1:41234"),
+        "Client of 127.0.0.1:PORT1"
+    );
+}
+
+#[test]
+fn numbers_that_are_not_ports_stay() {
+    let mut names = Names::default();
+    let text =
+        "recv(fd 3, 1024) -> 2500 bytes; 127.0.0.1:41234; 0x41234 A41234 41234B; 192.0.2.1:0";
+    assert_eq!(
+        names.normalise(text),
+        "recv(fd 3, 1024) -> 2500 bytes; 127.0.0.1:PORT1; 0x41234 A41234 41234B; 192.0.2.1:0"
+    );
+}
+
+#[test]
+fn file_descriptors_shift_to_start_at_three_keeping_their_order() {
+    let mut names = Names::default();
+    assert_eq!(
+        names.normalise("fd 7, fd 9, then fd 8; 7 stays"),
+        "fd 3, fd 5, then fd 4; 7 stays"
+    );
+    assert_eq!(names.normalise("fd 3 and fd 5"), "fd 3 and fd 5");
+}
