@@ -18,7 +18,7 @@
 //! | [`client`] | `connect(2)` | `cargo run --bin client` | `tests/client.rs` | 7. The client |
 //! | [`echo`] | the seed's demo | `cargo run --bin echo_server`, `echo_client` | `tests/echo.rs` | 8. The echo demo |
 //! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
-//! | [`bench`] | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
+//! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
 //! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
 //! binary), [`narrate`] (the printed narration of each call, shared by the step binaries),
