@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Every server runs inside this process on `127.0.0.1:0`; clients talk to it over loopback. Each
-//! row is measured several times in this same run (5, or once with `--quick`): throughput and
+//! row is measured several times in this same run (5, or once with `--quick`), after one
+//! uncounted warm-up: throughput and
 //! total times are the median of the runs, latency percentiles are over all round trips of all runs.
 //! What the rows teach is in the book's "Performance" chapter and in `src/bench.rs`.
 
@@ -116,6 +117,8 @@ fn throughput(plan: &Plan) -> anyhow::Result<()> {
     for (name, server, buffer) in rows {
         progress(&format!("throughput: {name}, {} KiB", buffer / 1024));
         let addr = start(server)?;
+        // A warm-up run, not counted: the first connection to a fresh server pays for cold caches.
+        stream_through(addr, server, plan.stream_bytes / 10, plan.verify)?;
         let mut speeds = Vec::new();
         let mut calls = Vec::new();
         for _ in 0..plan.runs {
@@ -171,6 +174,7 @@ fn latency(plan: &Plan) -> anyhow::Result<()> {
         };
         progress(&format!("latency: {answers}, {writes}, nodelay {nodelay}"));
         let addr = start(server)?;
+        round_trips(addr, server, pattern, nodelay, 2)?; // warm-up, not counted
         let mut times = Vec::new();
         for _ in 0..plan.runs {
             times.extend(
@@ -206,6 +210,12 @@ fn crowds(plan: &Plan) -> anyhow::Result<()> {
         for (name, server) in [("serial", Server::Serial), ("threaded", Server::Threaded)] {
             progress(&format!("{clients} clients, {name} server"));
             let addr = start(server)?;
+            let warm_up = Workload {
+                clients: 1,
+                rounds: 2,
+                think: Duration::ZERO,
+            };
+            many_clients(addr, server, warm_up)?; // not counted
             let workload = Workload {
                 clients,
                 rounds: plan.rounds,
