@@ -71,6 +71,78 @@ pub fn connect_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
     anyhow::Error::new(error).context(advice)
 }
 
+/// Explains why a UDP client got no answer from `addr`: a refusal (the kernel learned from an
+/// ICMP "port unreachable" that nothing is bound there; only a *connected* UDP socket hears it)
+/// or silence (UDP has no handshake, so a missing server and a lost datagram look the same).
+pub fn udp_no_answer(addr: SocketAddr, error: io::Error) -> anyhow::Error {
+    let advice = match error.kind() {
+        io::ErrorKind::ConnectionRefused => format!(
+            "no UDP server at {addr}: its kernel answered our datagram with ICMP \"port \
+             unreachable\" (reported as ECONNREFUSED because our UDP socket is connected). Start \
+             one first, e.g. in another terminal `cargo run --bin udp_echo_server -- {addr}`"
+        ),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
+            "no answer from {addr} in time: UDP has no connection, so nothing tells us whether \
+             the server is missing, busy, or our datagram was lost. Check that \
+             `cargo run --bin udp_echo_server -- {addr}` is running"
+        ),
+        _ => format!("no answer from UDP server {addr}: {error}"),
+    };
+    anyhow::Error::new(error).context(advice)
+}
+
+/// Explains a failed `bind(2)` of a Unix-domain socket to `path`.
+pub fn unix_bind_failed(path: &std::path::Path, program: &str, error: io::Error) -> anyhow::Error {
+    let shown = path.display();
+    let advice = match error.kind() {
+        io::ErrorKind::AddrInUse => format!(
+            "cannot bind {shown}: something already exists at that path (EADDRINUSE). A Unix \
+             socket file outlives its server; if no server runs, remove it (`rm {shown}`), or use \
+             another path, e.g. `cargo run --bin {program} -- /tmp/socket-steps-2.sock`"
+        ),
+        io::ErrorKind::PermissionDenied => format!(
+            "cannot bind {shown}: no permission to create a file in that directory (EACCES); \
+             use a path under /tmp, e.g. `cargo run --bin {program} -- /tmp/socket-steps.sock`"
+        ),
+        io::ErrorKind::NotFound => format!(
+            "cannot bind {shown}: its directory does not exist (ENOENT); create it or choose a \
+             path under /tmp"
+        ),
+        io::ErrorKind::InvalidInput => format!(
+            "cannot bind {shown}: the path is too long for a Unix socket address (sun_path holds \
+             about 100 bytes); choose a shorter one, e.g. /tmp/socket-steps.sock"
+        ),
+        _ => format!("cannot bind {shown}: {error}"),
+    };
+    anyhow::Error::new(error).context(advice)
+}
+
+/// Explains a failed `connect(2)` to the Unix-domain socket at `path`.
+pub fn unix_connect_failed(path: &std::path::Path, error: io::Error) -> anyhow::Error {
+    let shown = path.display();
+    let advice = match error.kind() {
+        io::ErrorKind::NotFound => format!(
+            "cannot connect to {shown}: there is no socket file at that path (ENOENT). Start the \
+             server first, e.g. in another terminal `cargo run --bin unix_echo_server -- {shown}`"
+        ),
+        io::ErrorKind::ConnectionRefused if shown.to_string().starts_with('@') => format!(
+            "cannot connect to {shown}: no server listens on that abstract name (ECONNREFUSED). \
+             Start one first, e.g. `cargo run --bin unix_echo_server -- {shown}`"
+        ),
+        io::ErrorKind::ConnectionRefused => format!(
+            "cannot connect to {shown}: the socket file exists but no server listens on it \
+             (ECONNREFUSED): it was left behind by a server that stopped. Start \
+             `cargo run --bin unix_echo_server -- {shown}`; it removes the stale file"
+        ),
+        io::ErrorKind::PermissionDenied => format!(
+            "cannot connect to {shown}: connecting needs write permission on the socket file \
+             (EACCES); check `ls -l {shown}`"
+        ),
+        _ => format!("cannot connect to {shown}: {error}"),
+    };
+    anyhow::Error::new(error).context(advice)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

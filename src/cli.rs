@@ -136,9 +136,17 @@ pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
-        if let Some(task) = message.strip_prefix("not yet implemented: ") {
-            eprintln!("exercise {task}");
-            eprintln!("This exercise is not done yet: write its code where the todo!() is, then run `cargo test`.");
+        let todo = message.strip_prefix("not yet implemented: ");
+        let place = info
+            .location()
+            .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+        if let Some((id, task)) = todo.and_then(crate::classroom::parse_todo_message) {
+            let chapter = id.split('.').next().unwrap_or(id);
+            eprintln!("exercise {id} is not done yet: {task}");
+            eprintln!("  write its code in place of the todo!(){place} (chapter {chapter} explains the call);");
+            eprintln!("  stuck? `cargo run --bin classroom -- hint {id}`; done? `cargo run --bin classroom -- check`");
+        } else if let Some(what) = todo {
+            eprintln!("not written yet{place}: {what}");
         } else {
             eprintln!("bug: this program panicked: {info}");
         }

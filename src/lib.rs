@@ -17,6 +17,11 @@
 //! | [`step6_close`] | `close(2)`, `shutdown(2)` | `cargo run --bin step6_close` | `tests/step6_close.rs` | 6. Close |
 //! | [`client`] | `connect(2)` | `cargo run --bin client` | `tests/client.rs` | 7. The client |
 //! | [`echo`] | the seed's demo | `cargo run --bin echo_server`, `echo_client` | `tests/echo.rs` | 8. The echo demo |
+//! | [`udp`] | `recvfrom(2)`, `sendto(2)` | `cargo run --bin udp_echo_server`, `udp_echo_client` | `tests/udp.rs` | Datagrams |
+//! | `unix_domain` (Unix only) | `AF_UNIX` | `cargo run --bin unix_echo_server`, `unix_echo_client` | `tests/unix_domain.rs` | Unix-domain sockets |
+//! | [`ipv6`] | `AF_INET6`, `IPV6_V6ONLY` | (tests only) | `tests/ipv6.rs` | IPv6 |
+//! | [`raw`] | `SOCK_RAW` | (tests only) | `tests/raw.rs` | Raw sockets |
+//! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
 //! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
 //! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
@@ -24,6 +29,9 @@
 //! binary), [`narrate`] (the printed narration of each call, shared by the step binaries),
 //! [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
 //! kernel's TCP table, `/proc/net/tcp`, to show each socket's state; Linux only).
+//!
+//! For teachers: [`classroom`] finds the exercise regions in the step modules (`// EXERCISE 4.1`)
+//! and makes student copies from them; `cargo run --bin classroom -- new DIR` is its front end.
 //!
 //! Where teaching won over realism: every step calls the system call on its own through
 //! [`socket2`], where a real program would write `TcpListener::bind` and let std do socket + bind
@@ -43,7 +51,15 @@ pub mod client;
 pub mod echo;
 pub mod threaded;
 
+pub mod experiments;
+pub mod ipv6;
+pub mod raw;
+pub mod udp;
+#[cfg(unix)]
+pub mod unix_domain;
+
 pub mod advice;
+pub mod classroom;
 pub mod cli;
 pub mod narrate;
 pub mod proc_net;

@@ -1,6 +1,62 @@
-//! `udp_echo_client`: not written yet.
+//! `udp_echo_client`: the seed's client, over UDP.
+//!
+//! `cargo run --bin udp_echo_client [HOST:PORT] [MESSAGE...]` (default 127.0.0.1:50007 and
+//! `Hello network world`). Each message is one datagram, and each answer comes back as one
+//! datagram: UDP keeps the boundaries that TCP does not.
+//!
+//! We `connect` the UDP socket. That sends nothing; it fixes the peer, so the kernel drops
+//! datagrams from anybody else, and it lets us hear an ICMP "port unreachable": with no server
+//! running, `recv` fails at once with `ConnectionRefused` instead of waiting in silence.
+
+use std::time::Duration;
+
+use socket_steps::cli::{self, Args};
+use socket_steps::client::SEED_MESSAGE;
+use socket_steps::step1_create::{create_udp_socket, describe};
+use socket_steps::{advice, udp};
+
+/// How long we wait for each answer: UDP never tells us that a datagram was lost.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn main() {
-    eprintln!("udp_echo_client is not written yet");
-    std::process::exit(1);
+    cli::run_main(|| {
+        let args = Args::from_env()?;
+        let server = args.addr()?;
+        let messages = if args.rest.is_empty() {
+            vec![SEED_MESSAGE.to_string()]
+        } else {
+            args.rest.clone()
+        };
+        let socket = create_udp_socket(server)?;
+        let fd = describe(&socket);
+        println!(
+            "socket({}, SOCK_DGRAM, IPPROTO_UDP) -> {fd}",
+            udp::family_name(server)
+        );
+        let socket = std::net::UdpSocket::from(socket);
+        udp::connect_udp(&socket, server)?;
+        println!(
+            "connect({fd}, {server}) -> ok (UDP: nothing is sent; the kernel remembers the peer \
+             and gave us the address {})",
+            socket.local_addr()?
+        );
+        socket.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+        for message in &messages {
+            let sent = socket.send(message.as_bytes())?;
+            println!(
+                "send({fd}, {} bytes) -> {sent}: one datagram",
+                message.len()
+            );
+            let datagram = udp::receive_datagram(&socket, udp::MAX_DATAGRAM)
+                .map_err(|error| advice::udp_no_answer(server, error))?;
+            println!(
+                "recv({fd}) -> {} bytes from {}",
+                datagram.bytes.len(),
+                datagram.from
+            );
+            println!("Client received: {}", udp::preview(&datagram.bytes));
+        }
+        println!("close({fd})");
+        Ok(())
+    })
 }

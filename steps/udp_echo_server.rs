@@ -1,6 +1,59 @@
-//! `udp_echo_server`: not written yet.
+//! `udp_echo_server`: the seed's echo server, over UDP.
+//!
+//! `cargo run --bin udp_echo_server [HOST:PORT]` (default 127.0.0.1:50007). Only two steps before
+//! serving: create a `SOCK_DGRAM` socket and bind it. No listen, no accept: every client's
+//! datagrams arrive on the same socket, each with its sender's address, and we answer each one
+//! with `|From Server| ` in front, sent back to that address. The buffer is the seed's 1024
+//! bytes: send a longer datagram and watch its tail disappear.
+
+use socket_steps::cli::{self, Args};
+use socket_steps::step1_create::{create_udp_socket, describe};
+use socket_steps::step2_bind::bind;
+use socket_steps::{advice, echo, udp};
 
 fn main() {
-    eprintln!("udp_echo_server is not written yet");
-    std::process::exit(1);
+    cli::run_main(|| {
+        let args = Args::from_env()?;
+        let addr = args.addr()?;
+        let socket = create_udp_socket(addr)?;
+        let fd = describe(&socket);
+        println!(
+            "socket({}, SOCK_DGRAM, IPPROTO_UDP) -> {fd}",
+            udp::family_name(addr)
+        );
+        bind(&socket, addr)
+            .map_err(|error| advice::bind_failed(addr, env!("CARGO_BIN_NAME"), error))?;
+        let socket = std::net::UdpSocket::from(socket);
+        let local = socket.local_addr()?;
+        println!("bind({fd}, {local}) -> ok");
+        println!(
+            "listening on {local} (UDP: no listen(2), no accept(2); every datagram arrives on {fd})"
+        );
+        loop {
+            let datagram = udp::receive_datagram(&socket, udp::RECV_SIZE)?;
+            println!(
+                "recv_from({fd}) -> {} bytes from {}: {}",
+                datagram.bytes.len(),
+                datagram.from,
+                udp::preview(&datagram.bytes)
+            );
+            if datagram.truncated {
+                println!(
+                    "  MSG_TRUNC: the datagram was longer than our {} bytes; the kernel discarded \
+                     its tail (UDP keeps nothing for the next call)",
+                    udp::RECV_SIZE
+                );
+            }
+            let reply = echo::reply_to(&datagram.bytes);
+            match udp::send_to(&socket, &reply, datagram.from) {
+                Ok(sent) => println!(
+                    "send_to({fd}, {} bytes, {}) -> {sent}",
+                    reply.len(),
+                    datagram.from
+                ),
+                // One client's trouble must not stop the server: report it and go on.
+                Err(error) => println!("send_to({fd}, {}) failed: {error}", datagram.from),
+            }
+        }
+    })
 }

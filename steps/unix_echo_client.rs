@@ -1,6 +1,62 @@
-//! `unix_echo_client`: not written yet.
+//! `unix_echo_client`: the seed's client over a Unix-domain socket (Unix only).
+//!
+//! `cargo run --bin unix_echo_client [PATH] [MESSAGE...]` (default `/tmp/socket-steps.sock` and
+//! `Hello network world`; `@name` for a Linux abstract name). Connects to the path instead of a
+//! (host, port), then speaks the seed's protocol.
 
+#[cfg(unix)]
 fn main() {
-    eprintln!("unix_echo_client is not written yet");
-    std::process::exit(1);
+    socket_steps::cli::run_main(unix::talk);
+}
+
+#[cfg(not(unix))]
+fn main() {
+    socket_steps::cli::run_main(|| anyhow::bail!("Unix-domain sockets need Unix (Linux or macOS)"));
+}
+
+#[cfg(unix)]
+mod unix {
+    use socket2::Socket;
+    use socket_steps::cli::Args;
+    use socket_steps::client::{exchange, SEED_MESSAGE};
+    use socket_steps::step1_create::describe;
+    use socket_steps::{advice, udp, unix_domain};
+
+    pub fn talk() -> anyhow::Result<()> {
+        let args = Args::from_env()?;
+        let path = unix_domain::path_from_args(&args);
+        let messages = if args.rest.is_empty() {
+            vec![SEED_MESSAGE.to_string()]
+        } else {
+            args.rest.clone()
+        };
+        let socket = connect(&path).map_err(|error| advice::unix_connect_failed(&path, error))?;
+        let fd = describe(&socket);
+        println!("socket(AF_UNIX, SOCK_STREAM, 0) -> {fd}");
+        println!("connect({fd}, {}) -> ok", path.display());
+        for message in &messages {
+            let data = exchange(&socket, message.as_bytes())?;
+            println!(
+                "send({fd}, {} bytes), recv({fd}, 1024) -> {} bytes",
+                message.len(),
+                data.len()
+            );
+            println!("Client received: {}", udp::preview(&data));
+        }
+        println!("close({fd})");
+        Ok(())
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn connect(path: &std::path::Path) -> std::io::Result<Socket> {
+        match unix_domain::abstract_name(path) {
+            Some(name) => unix_domain::connect_abstract(name).map(Socket::from),
+            None => unix_domain::connect(path),
+        }
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn connect(path: &std::path::Path) -> std::io::Result<Socket> {
+        unix_domain::connect(path)
+    }
 }

@@ -6,10 +6,10 @@ mod support;
 
 use std::net::SocketAddr;
 
-use socket_steps::client::connect;
 use socket_steps::step1_create::create_tcp_socket;
 use socket_steps::step2_bind::{bind, local_addr};
 use socket_steps::step3_listen::{listen, listening_socket};
+use support::connect_socket as connect;
 
 const STEP3: &str = env!("CARGO_BIN_EXE_step3_listen");
 

@@ -7,10 +7,10 @@ mod support;
 use std::net::SocketAddr;
 
 use pretty_assertions::assert_eq;
-use socket_steps::client::connect;
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
 use socket_steps::step4_accept::{accept, peer_addr};
+use support::connect_socket as connect;
 
 const STEP4: &str = env!("CARGO_BIN_EXE_step4_accept");
 const CLIENT: &str = env!("CARGO_BIN_EXE_client");

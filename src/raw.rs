@@ -1,0 +1,116 @@
+//! Raw sockets: `SOCK_RAW`, the third type the tutorial names.
+//!
+//! A raw socket skips TCP and UDP: the program writes the header of the protocol above IP itself,
+//! and reads whole IP packets, headers included. It is how `ping` sends ICMP echo requests and how
+//! `tcpdump`-like tools and routing daemons see traffic. Because it can read and forge any packet,
+//! the kernel gives one only to root or to a program with the capability `CAP_NET_RAW`; anybody
+//! else gets `EPERM` (`ErrorKind::PermissionDenied`). On Linux an unprivileged `ping` uses an
+//! "ICMP datagram socket" instead (`SOCK_DGRAM` + `IPPROTO_ICMP`), allowed to the groups in
+//! `net.ipv4.ping_group_range`.
+//!
+//! [`ping`] is the classic use: build an ICMP echo request by hand, send it with `sendto(2)`, and
+//! read packets until the matching echo reply comes back, its IPv4 header in front.
+
+use std::io::{self, Read};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use socket2::SockAddr;
+
+use crate::step1_create::create_raw_socket;
+
+/// ICMP type of an echo request (what `ping` sends).
+pub const ECHO_REQUEST: u8 = 8;
+/// ICMP type of an echo reply.
+pub const ECHO_REPLY: u8 = 0;
+
+// ANCHOR: icmp_echo
+/// An ICMP echo request, built by hand: type 8, code 0, checksum, identifier, sequence number,
+/// then the payload. With a raw socket this is our job; TCP and UDP sockets do it for us.
+pub fn echo_request(identifier: u16, sequence: u16, payload: &[u8]) -> Vec<u8> {
+    let mut packet = vec![ECHO_REQUEST, 0, 0, 0];
+    packet.extend_from_slice(&identifier.to_be_bytes());
+    packet.extend_from_slice(&sequence.to_be_bytes());
+    packet.extend_from_slice(payload);
+    let sum = checksum(&packet);
+    packet[2..4].copy_from_slice(&sum.to_be_bytes());
+    packet
+}
+
+/// The Internet checksum (RFC 1071): the ones' complement of the ones' complement sum of the
+/// 16-bit words.
+pub fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+// ANCHOR_END: icmp_echo
+
+/// An ICMP message found in an IPv4 packet read from a raw socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Icmp {
+    /// The IPv4 header's length in bytes (the kernel hands it to us; 20 without options).
+    pub ip_header_len: usize,
+    /// ICMP type: 0 echo reply, 8 echo request, 3 destination unreachable...
+    pub kind: u8,
+    /// The identifier of an echo request or reply.
+    pub identifier: u16,
+    /// Its sequence number.
+    pub sequence: u16,
+    /// What follows the 8-byte ICMP header.
+    pub payload: Vec<u8>,
+}
+
+/// Parses an IPv4 packet carrying ICMP, as a raw `AF_INET` socket returns it.
+pub fn parse_ipv4_icmp(packet: &[u8]) -> Option<Icmp> {
+    let ip_header_len = usize::from(packet.first()? & 0x0f) * 4;
+    let icmp = packet.get(ip_header_len..)?;
+    if icmp.len() < 8 {
+        return None;
+    }
+    Some(Icmp {
+        ip_header_len,
+        kind: icmp[0],
+        identifier: u16::from_be_bytes([icmp[4], icmp[5]]),
+        sequence: u16::from_be_bytes([icmp[6], icmp[7]]),
+        payload: icmp[8..].to_vec(),
+    })
+}
+
+// ANCHOR: ping
+/// Sends one ICMP echo request to `to` through a raw socket and waits at most `timeout` for the
+/// matching reply. Needs root or `CAP_NET_RAW`: without it, the `socket(2)` call itself fails
+/// with `PermissionDenied`.
+///
+/// A raw ICMP socket receives a copy of *every* ICMP packet the machine gets (on loopback that
+/// includes our own request), so we read until the reply with our identifier arrives.
+///
+/// This function corresponds to `socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)`, `sendto(2)` and
+/// `recv(2)`.
+pub fn ping(to: Ipv4Addr, identifier: u16, timeout: Duration) -> io::Result<Icmp> {
+    let socket = create_raw_socket()?;
+    let request = echo_request(identifier, 1, b"socket-steps");
+    // A raw socket has no ports: the port of the address is ignored.
+    socket.send_to(&request, &SockAddr::from(SocketAddr::from((to, 0))))?;
+    let deadline = Instant::now() + timeout;
+    let mut buffer = [0; 1500];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        socket.set_read_timeout(Some(left))?;
+        let received = (&socket).read(&mut buffer)?;
+        if let Some(icmp) = parse_ipv4_icmp(&buffer[..received]) {
+            if icmp.kind == ECHO_REPLY && icmp.identifier == identifier {
+                return Ok(icmp);
+            }
+        }
+    }
+}
+// ANCHOR_END: ping

@@ -1,0 +1,522 @@
+//! Experiments: each claim of the tutorial about TCP, checked against what the kernel does.
+//!
+//! The book's "Experiments" chapter includes these tests region by region (`ANCHOR` comments),
+//! and the appendix "What the tutorial says, and what happens" links each claim to one of them.
+//! Linux-only behaviour is behind `#[cfg(target_os = "linux")]`. No test sleeps to synchronise:
+//! each waits for a kernel state with a deadline (`experiments::wait_for_bytes`,
+//! `proc_net` polling) or uses a blocking call with a timeout.
+
+mod support;
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use socket_steps::client::connect;
+use socket_steps::experiments::{loopback_pair, send_until_full, wait_for_bytes, PATIENCE};
+use socket_steps::step2_bind::{create_and_bind, local_addr};
+use socket_steps::step3_listen::listening_socket;
+use socket_steps::step4_accept::accept;
+use socket_steps::step5_process::{recv, send, send_all};
+use socket_steps::step6_close::{close, finish_sending, recv_until_closed};
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+// ANCHOR: two_writes_one_read
+#[test]
+fn stream_two_sends_arrive_in_one_recv() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    send_all(&client, b"Hello ")?;
+    send_all(&client, b"network world")?;
+    // Wait until the kernel holds all 19 bytes, then read once.
+    wait_for_bytes(&server, 19)?;
+    let got = recv(&server, 1024)?;
+    assert_eq!(
+        got, b"Hello network world",
+        "two sends, one recv: no boundary between them"
+    );
+    Ok(())
+}
+// ANCHOR_END: two_writes_one_read
+
+// ANCHOR: one_write_many_reads
+#[test]
+fn stream_one_send_arrives_in_several_recvs() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    let message = vec![b'x'; 3000];
+    send_all(&client, &message)?;
+    wait_for_bytes(&server, 3000)?;
+    // The seed's recv(1024) takes at most 1024 bytes; the rest stays buffered for the next call.
+    let sizes: Vec<usize> = (0..3)
+        .map(|_| recv(&server, 1024).map(|piece| piece.len()))
+        .collect::<io::Result<_>>()?;
+    assert_eq!(sizes, [1024, 1024, 952], "one send, three recvs");
+    Ok(())
+}
+// ANCHOR_END: one_write_many_reads
+
+// ANCHOR: recv_does_not_wait_for_n
+#[test]
+fn recv_returns_what_is_there_without_waiting_for_n_bytes() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    send_all(&client, b"hello")?;
+    // recv(1024) blocks only until *some* data is there, then returns it: 5 bytes, not 1024.
+    assert_eq!(recv(&server, 1024)?, b"hello");
+    Ok(())
+}
+// ANCHOR_END: recv_does_not_wait_for_n
+
+// ANCHOR: bytes_not_characters
+#[test]
+fn send_counts_bytes_not_characters() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    let sent = send(&client, "你好".as_bytes())?;
+    assert_eq!(sent, 6, "two characters, six bytes in UTF-8");
+    wait_for_bytes(&server, 6)?;
+    assert_eq!(String::from_utf8(recv(&server, 1024)?).unwrap(), "你好");
+    Ok(())
+}
+// ANCHOR_END: bytes_not_characters
+
+// ANCHOR: partial_send
+#[test]
+fn send_may_take_only_part_and_write_all_loops() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    // A small send buffer, and a server that does not read yet.
+    client.set_send_buffer_size(4096)?;
+    let data = vec![7u8; 1 << 20]; // 1 MiB
+    let counts = send_until_full(&client, &data)?;
+    assert!(!counts.is_empty(), "the first send takes something");
+    assert!(
+        counts[0] > 0 && counts[0] < data.len(),
+        "send took {} of {} bytes: a partial send",
+        counts[0],
+        data.len()
+    );
+    let already: usize = counts.iter().sum();
+
+    // write_all (like Python's sendall) calls send until every byte is out, while a reader drains.
+    let reader = std::thread::spawn(move || recv_until_closed(&server).map(|all| all.len()));
+    (&client).write_all(&data)?;
+    finish_sending(&client)?;
+    assert_eq!(
+        reader.join().unwrap()?,
+        already + data.len(),
+        "every byte arrived, once"
+    );
+    Ok(())
+}
+// ANCHOR_END: partial_send
+
+// ANCHOR: backlog_not_max_connections
+#[test]
+fn backlog_is_not_a_limit_on_connections() -> io::Result<()> {
+    let listener = listening_socket(loopback(), 1)?;
+    let addr = local_addr(&listener)?;
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        let client = connect(addr, PATIENCE)?;
+        let (connection, _) = accept(&listener)?;
+        open.push((client, connection));
+    }
+    // listen(1), and five connections are open at once: the backlog only bounds the queue of
+    // connections that wait for accept.
+    for (client, connection) in &open {
+        send_all(client, b"ping")?;
+        assert_eq!(recv(connection, 1024)?, b"ping");
+    }
+    Ok(())
+}
+// ANCHOR_END: backlog_not_max_connections
+
+/// A `connect` with a short timeout: long enough for loopback (microseconds), short enough that
+/// a dropped SYN makes the test wait only this long.
+#[cfg(target_os = "linux")]
+const SHORT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+// ANCHOR: backlog_full
+#[test]
+#[cfg(target_os = "linux")]
+fn backlog_n_holds_n_plus_one_then_connect_times_out() -> io::Result<()> {
+    use socket_steps::step3_listen::accept_queue_len;
+
+    let backlog = 2;
+    let listener = listening_socket(loopback(), backlog)?;
+    let addr = local_addr(&listener)?;
+    // Nobody calls accept. The kernel completes N + 1 handshakes by itself...
+    let queued: Vec<_> = (0..=backlog)
+        .map(|_| connect(addr, PATIENCE))
+        .collect::<io::Result<_>>()?;
+    assert_eq!(queued.len(), 3);
+    // /proc/net/tcp shows them in the accept queue (we wait for the last handshake's final ACK).
+    wait_for_kernel(|| accept_queue_len(addr) == Some(3));
+    // ...and the next SYN is dropped, not refused: the client retries until it gives up.
+    let error = connect(addr, SHORT).expect_err("the accept queue is full");
+    assert_eq!(
+        error.kind(),
+        io::ErrorKind::TimedOut,
+        "not ConnectionRefused: {error}"
+    );
+    // Accepting one makes room, and a new client gets in.
+    let _first = accept(&listener)?;
+    connect(addr, PATIENCE)?;
+    Ok(())
+}
+// ANCHOR_END: backlog_full
+
+// ANCHOR: backlog_zero
+#[test]
+#[cfg(target_os = "linux")]
+fn listen_zero_still_queues_one() -> io::Result<()> {
+    let listener = listening_socket(loopback(), 0)?;
+    let addr = local_addr(&listener)?;
+    let _one = connect(addr, PATIENCE)?;
+    wait_for_kernel(|| socket_steps::step3_listen::accept_queue_len(addr) == Some(1));
+    let error = connect(addr, SHORT).expect_err("listen(0) holds exactly one");
+    assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+    Ok(())
+}
+// ANCHOR_END: backlog_zero
+
+// ANCHOR: handshake_before_accept
+#[test]
+fn kernel_completes_the_handshake_before_accept() -> io::Result<()> {
+    let listener = listening_socket(loopback(), 5)?;
+    let addr = local_addr(&listener)?;
+    // The server has not called accept, yet connect succeeds and data can be sent.
+    let client = connect(addr, PATIENCE)?;
+    assert_eq!(send(&client, b"early")?, 5);
+    #[cfg(target_os = "linux")]
+    {
+        // The kernel lists the waiting connection, with our 5 bytes in its receive queue.
+        let client_addr = local_addr(&client)?;
+        wait_for_kernel(|| {
+            socket_steps::proc_net::state_of(addr, Some(client_addr))
+                .is_some_and(|entry| entry.rx_queue == 5)
+        });
+    }
+    let (connection, peer) = accept(&listener)?;
+    assert_eq!(
+        peer,
+        local_addr(&client)?,
+        "accept reports the client's own address"
+    );
+    connection.set_read_timeout(Some(PATIENCE))?;
+    assert_eq!(
+        recv(&connection, 1024)?,
+        b"early",
+        "the data was there before accept"
+    );
+    Ok(())
+}
+// ANCHOR_END: handshake_before_accept
+
+// ANCHOR: accept_blocks_only_when_empty
+#[test]
+fn accept_waits_only_when_the_queue_is_empty() -> io::Result<()> {
+    let listener = listening_socket(loopback(), 5)?;
+    let addr = local_addr(&listener)?;
+    listener.set_nonblocking(true)?;
+    let error = accept(&listener).expect_err("nobody connected yet");
+    assert_eq!(
+        error.kind(),
+        io::ErrorKind::WouldBlock,
+        "non-blocking accept does not wait"
+    );
+    let _client = connect(addr, PATIENCE)?;
+    // Once a connection waits in the queue, accept returns it at once.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match accept(&listener) {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::yield_now()
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+// ANCHOR_END: accept_blocks_only_when_empty
+
+// ANCHOR: eof
+#[test]
+fn recv_returns_zero_bytes_at_end_of_stream() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    send_all(&client, b"bye")?;
+    close(client);
+    assert_eq!(recv(&server, 1024)?, b"bye");
+    assert_eq!(recv(&server, 1024)?, b"", "0 bytes: the peer closed (FIN)");
+    assert_eq!(recv(&server, 1024)?, b"", "and it stays at end of stream");
+    Ok(())
+}
+// ANCHOR_END: eof
+
+// ANCHOR: half_close
+#[test]
+fn shutdown_write_is_a_half_close() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    send_all(&client, b"question")?;
+    finish_sending(&client)?; // shutdown(SHUT_WR): our FIN goes out, we can still receive
+                              // The server reads to end of stream: it knows the question is complete...
+    assert_eq!(recv_until_closed(&server)?, b"question");
+    // ...and can still answer on the same connection.
+    send_all(&server, b"answer")?;
+    close(server);
+    assert_eq!(recv_until_closed(&client)?, b"answer");
+    Ok(())
+}
+// ANCHOR_END: half_close
+
+// ANCHOR: reset
+#[test]
+fn close_with_unread_data_sends_a_reset() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    send_all(&client, b"never read")?;
+    wait_for_bytes(&server, 10)?; // the bytes sit in the server's receive buffer
+    close(server); // unread data: the kernel sends RST instead of FIN
+    let error = recv(&client, 1024).expect_err("a reset, not an end of stream");
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
+    Ok(())
+}
+// ANCHOR_END: reset
+
+// ANCHOR: broken_pipe
+#[test]
+fn writing_after_the_peer_closed_gives_broken_pipe() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    close(server);
+    assert_eq!(recv(&client, 1024)?, b"", "we saw the peer's FIN");
+    // The first send succeeds: our kernel cannot know yet that nobody will read.
+    // The peer's kernel answers it with RST.
+    assert_eq!(send(&client, b"anyone?")?, 7);
+    // Later sends fail. (socket2's `send` passes no MSG_NOSIGNAL, so the kernel also raised
+    // SIGPIPE; we are alive because Rust's runtime ignores SIGPIPE before `main`.)
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let error = loop {
+        match send(&client, b"anyone?") {
+            Ok(_) if std::time::Instant::now() < deadline => continue,
+            Ok(_) => panic!("sends kept succeeding for {PATIENCE:?}"),
+            Err(error) => break error,
+        }
+    };
+    if cfg!(target_os = "linux") {
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe, "{error}");
+    } else {
+        assert!(
+            matches!(
+                error.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ),
+            "{error}"
+        );
+    }
+    Ok(())
+}
+// ANCHOR_END: broken_pipe
+
+// ANCHOR: sigpipe_child
+/// A child that does what socket2's `send` does, `send(2)` with flags 0, after the peer closed.
+/// Its SIGPIPE is the default action (std's `Command` resets it for children), and it is a Perl
+/// program because a Rust program ignores SIGPIPE before `main` and needs `unsafe` to undo that.
+#[cfg(target_os = "linux")]
+const SEND_AFTER_CLOSE: &str = r#"
+use Socket;
+my ($port, $flags) = @ARGV;
+socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+connect($s, pack_sockaddr_in($port, inet_aton("127.0.0.1"))) or die "connect: $!";
+sysread($s, my $buf, 1) == 0 or die "expected end of stream";
+for (1..100) { defined send($s, "x", $flags) or do { print "send: $!\n"; exit 3 } }
+print "still alive\n";
+"#;
+
+/// Runs [`SEND_AFTER_CLOSE`] against a server that accepts and closes; `None` without Perl.
+#[cfg(target_os = "linux")]
+fn send_after_close_in_child(flags: i32) -> io::Result<Option<std::process::Output>> {
+    let listener = listening_socket(loopback(), 1)?;
+    let port = local_addr(&listener)?.port();
+    let child = match std::process::Command::new("perl")
+        .args([
+            "-e",
+            SEND_AFTER_CLOSE,
+            &port.to_string(),
+            &flags.to_string(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(error) => {
+            println!("SKIPPED: cannot run perl ({error}); the SIGPIPE child needs it");
+            return Ok(None);
+        }
+    };
+    listener.set_read_timeout(Some(PATIENCE))?; // Linux: accept(2) honours SO_RCVTIMEO
+    let (connection, _) = accept(&listener)?;
+    close(connection); // FIN: the child reads end of stream, then sends
+    Ok(Some(support::wait_with_limit(child, "perl")))
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn send_without_msg_nosignal_kills_a_process_with_default_sigpipe() -> io::Result<()> {
+    use std::os::unix::process::ExitStatusExt;
+    let Some(output) = send_after_close_in_child(0)? else {
+        return Ok(());
+    };
+    assert_eq!(
+        output.status.signal(),
+        Some(13),
+        "killed by SIGPIPE (13): {output:?}"
+    );
+
+    // The same program with MSG_NOSIGNAL, as std's TcpStream::write passes it: an error, no death.
+    let flags = socket_steps::experiments::MSG_NOSIGNAL;
+    let Some(output) = send_after_close_in_child(flags)? else {
+        return Ok(());
+    };
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    assert!(
+        support::stdout(&output).contains("Broken pipe"),
+        "{output:?}"
+    );
+    Ok(())
+}
+// ANCHOR_END: sigpipe_child
+
+// ANCHOR: time_wait
+/// Opens a listener (with or without SO_REUSEADDR), lets it accept one client, closes the
+/// server's side *first*, then everything. Returns the address, once the kernel shows the
+/// server's old connection in TIME_WAIT and the client's side gone.
+#[cfg(target_os = "linux")]
+fn leave_time_wait(reuse: bool) -> io::Result<SocketAddr> {
+    use socket_steps::proc_net::{find, snapshot, TcpState};
+
+    let listener = socket_steps::step1_create::create_tcp_socket(loopback())?;
+    listener.set_reuse_address(reuse)?;
+    socket_steps::step2_bind::bind(&listener, loopback())?;
+    socket_steps::step3_listen::listen(&listener, 1)?;
+    let addr = local_addr(&listener)?;
+    let client = connect(addr, PATIENCE)?;
+    let client_addr = local_addr(&client)?;
+    let (connection, _) = accept(&listener)?;
+    close(connection); // the server closes first...
+    client.set_read_timeout(Some(PATIENCE))?;
+    assert_eq!(recv(&client, 16)?, b"");
+    close(client); // ...then the client
+    close(listener);
+    wait_for_kernel(|| {
+        let entries = snapshot().unwrap();
+        let server_side = find(&entries, addr, Some(client_addr));
+        let client_side = find(&entries, client_addr, Some(addr));
+        assert!(
+            client_side.iter().all(|e| e.state != TcpState::TimeWait),
+            "TIME_WAIT is on the side that closed first"
+        );
+        server_side.iter().any(|e| e.state == TcpState::TimeWait) && client_side.is_empty()
+    });
+    Ok(addr)
+}
+
+/// Binds a new socket to `addr`, with or without SO_REUSEADDR.
+#[cfg(target_os = "linux")]
+fn rebind(addr: SocketAddr, reuse: bool) -> io::Result<socket2::Socket> {
+    let socket = socket_steps::step1_create::create_tcp_socket(addr)?;
+    socket.set_reuse_address(reuse)?;
+    socket_steps::step2_bind::bind(&socket, addr)?;
+    Ok(socket)
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn time_wait_blocks_a_restart_unless_both_sockets_reuse() -> io::Result<()> {
+    let kind = |result: io::Result<socket2::Socket>| result.err().map(|e| e.kind());
+    let in_use = Some(io::ErrorKind::AddrInUse);
+    assert_eq!(
+        kind(rebind(leave_time_wait(false)?, false)),
+        in_use,
+        "nobody set SO_REUSEADDR"
+    );
+    assert_eq!(
+        kind(rebind(leave_time_wait(false)?, true)),
+        in_use,
+        "only the new socket set it"
+    );
+    assert_eq!(
+        kind(rebind(leave_time_wait(true)?, false)),
+        in_use,
+        "only the old socket set it"
+    );
+    assert_eq!(
+        kind(rebind(leave_time_wait(true)?, true)),
+        None,
+        "both set it: the restart works"
+    );
+    Ok(())
+}
+// ANCHOR_END: time_wait
+
+// ANCHOR: never_two_listeners
+#[test]
+#[cfg(target_os = "linux")]
+fn reuse_address_never_allows_two_listeners() -> io::Result<()> {
+    let first = listening_socket(loopback(), 5)?; // sets SO_REUSEADDR
+    let addr = local_addr(&first)?;
+    let error = listening_socket(addr, 5).expect_err("a second listener on the same address");
+    assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+    Ok(())
+}
+// ANCHOR_END: never_two_listeners
+
+// ANCHOR: refused
+#[test]
+fn connect_where_nothing_listens_is_refused() -> io::Result<()> {
+    // A socket that is bound but not listening holds the port: nobody else can listen there,
+    // and a SYN to it is answered with RST.
+    let holder = create_and_bind(loopback())?;
+    let addr = local_addr(&holder)?;
+    let error = connect(addr, PATIENCE).expect_err("nothing listens");
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    let advice = socket_steps::advice::connect_failed(addr, error).to_string();
+    assert!(advice.contains("nothing is listening"), "{advice}");
+    Ok(())
+}
+// ANCHOR_END: refused
+
+// ANCHOR: unresolvable
+#[test]
+fn a_name_that_does_not_resolve_fails_before_any_socket() {
+    // `.invalid` is reserved (RFC 2606): no resolver may answer it.
+    let error = socket_steps::cli::resolve("no-such-host.invalid:50007").unwrap_err();
+    assert!(
+        error.to_string().contains("could not resolve the host"),
+        "{error}"
+    );
+    // std's connect resolves first too: the error is the resolver's, not a refusal or a timeout.
+    let error = TcpStream::connect("no-such-host.invalid:50007").unwrap_err();
+    assert!(
+        !matches!(
+            error.kind(),
+            io::ErrorKind::ConnectionRefused | io::ErrorKind::TimedOut
+        ),
+        "{error}"
+    );
+}
+// ANCHOR_END: unresolvable
+
+/// Polls a kernel state with a deadline (reading `/proc` is cheap); fails after [`PATIENCE`].
+#[cfg(target_os = "linux")]
+fn wait_for_kernel(mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the kernel did not reach the state within {PATIENCE:?}"
+        );
+        std::thread::yield_now();
+    }
+}

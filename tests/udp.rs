@@ -1,0 +1,178 @@
+//! Datagrams: UDP keeps message boundaries, cuts what does not fit, and has no connection.
+//! The book's "Datagrams" chapter includes these tests (`ANCHOR` regions).
+
+mod support;
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use socket_steps::udp::{bind_udp, connect_udp, recv_from, send_to};
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A UDP socket on 127.0.0.1 with a free port and a read timeout, so no test can hang.
+fn udp_socket() -> io::Result<UdpSocket> {
+    let socket = bind_udp(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    socket.set_read_timeout(Some(PATIENCE))?;
+    Ok(socket)
+}
+
+// ANCHOR: no_listen_no_accept
+#[test]
+fn udp_needs_no_listen_and_no_accept() -> io::Result<()> {
+    let server = udp_socket()?; // socket + bind: that is all
+    let client = udp_socket()?;
+    send_to(&client, b"Hello network world", server.local_addr()?)?;
+    let (message, from) = recv_from(&server, 1024)?;
+    assert_eq!(message, b"Hello network world");
+    assert_eq!(
+        from,
+        client.local_addr()?,
+        "each datagram comes with its sender's address"
+    );
+    send_to(&server, b"|From Server| Hello network world", from)?;
+    assert_eq!(
+        recv_from(&client, 1024)?.0,
+        b"|From Server| Hello network world"
+    );
+    Ok(())
+}
+// ANCHOR_END: no_listen_no_accept
+
+// ANCHOR: boundaries
+#[test]
+fn udp_keeps_message_boundaries() -> io::Result<()> {
+    let (server, client) = (udp_socket()?, udp_socket()?);
+    let to = server.local_addr()?;
+    send_to(&client, b"Hello ", to)?;
+    send_to(&client, b"network world", to)?;
+    // Two sends, two receives, even with room for both in the buffer.
+    assert_eq!(recv_from(&server, 1024)?.0, b"Hello ");
+    assert_eq!(recv_from(&server, 1024)?.0, b"network world");
+    Ok(())
+}
+// ANCHOR_END: boundaries
+
+// ANCHOR: truncation
+#[test]
+#[cfg(unix)]
+fn a_datagram_larger_than_the_buffer_loses_its_tail() -> io::Result<()> {
+    use socket_steps::udp::receive_datagram;
+    let (server, client) = (udp_socket()?, udp_socket()?);
+    let to = server.local_addr()?;
+    send_to(&client, b"0123456789", to)?;
+    send_to(&client, b"next", to)?;
+    let first = receive_datagram(&server, 4)?;
+    assert_eq!(first.bytes, b"0123");
+    assert!(first.truncated, "the kernel flags the cut with MSG_TRUNC");
+    // The tail "456789" is gone: the next receive is the next datagram.
+    let second = receive_datagram(&server, 1024)?;
+    assert_eq!(second.bytes, b"next");
+    assert!(!second.truncated);
+    Ok(())
+}
+
+#[test]
+fn tcp_keeps_what_recv_did_not_take() -> io::Result<()> {
+    use socket_steps::experiments::{loopback_pair, wait_for_bytes};
+    use socket_steps::step5_process::{recv, send_all};
+    let (client, server) = loopback_pair()?;
+    send_all(&client, b"0123456789")?;
+    wait_for_bytes(&server, 10)?;
+    assert_eq!(recv(&server, 4)?, b"0123");
+    assert_eq!(
+        recv(&server, 1024)?,
+        b"456789",
+        "TCP kept the rest for the next recv"
+    );
+    Ok(())
+}
+// ANCHOR_END: truncation
+
+// ANCHOR: connected
+#[test]
+fn connected_udp_talks_to_one_peer_only() -> io::Result<()> {
+    let (server, client, stranger) = (udp_socket()?, udp_socket()?, udp_socket()?);
+    connect_udp(&client, server.local_addr()?)?;
+    // The stranger's datagram is dropped by the client's kernel; the server's gets through.
+    send_to(&stranger, b"from a stranger", client.local_addr()?)?;
+    send_to(&server, b"from the server", client.local_addr()?)?;
+    let mut buffer = [0; 64];
+    let received = client.recv(&mut buffer)?; // plain recv: the peer is known
+    assert_eq!(&buffer[..received], b"from the server");
+    client.send(b"plain send")?; // plain send: no address needed
+    assert_eq!(
+        recv_from(&server, 64)?,
+        (b"plain send".to_vec(), client.local_addr()?)
+    );
+    Ok(())
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn connected_udp_hears_that_nobody_is_there() -> io::Result<()> {
+    // A port that nobody uses: bind one, note it, close it.
+    let free = udp_socket()?.local_addr()?;
+    let client = udp_socket()?;
+    connect_udp(&client, free)?;
+    client.send(b"anyone?")?; // succeeds: UDP sends without asking
+    let mut buffer = [0; 64];
+    let error = client
+        .recv(&mut buffer)
+        .expect_err("an ICMP port unreachable came back");
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    Ok(())
+}
+// ANCHOR_END: connected
+
+#[test]
+fn the_udp_echo_pair_answers_each_datagram() {
+    let server = support::start_server(env!("CARGO_BIN_EXE_udp_echo_server"), &["127.0.0.1:0"]);
+    let addr = server.addr.to_string();
+    let output = support::run(
+        env!("CARGO_BIN_EXE_udp_echo_client"),
+        &[&addr, "Hello", "network world"],
+    );
+    support::assert_success(&output);
+    let out = support::stdout(&output);
+    assert!(
+        out.contains("Client received: '|From Server| Hello'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Client received: '|From Server| network world'"),
+        "{out}"
+    );
+    support::wait_for_line(&server.lines, "recv_from(fd 3) -> 5 bytes from 127.0.0.1:");
+    support::wait_for_line(&server.lines, "recv_from(fd 3) -> 13 bytes from 127.0.0.1:");
+}
+
+#[test]
+#[cfg(unix)]
+fn the_udp_echo_server_reports_a_truncated_datagram() {
+    let server = support::start_server(env!("CARGO_BIN_EXE_udp_echo_server"), &["127.0.0.1:0"]);
+    let long = "x".repeat(1500);
+    let output = support::run(
+        env!("CARGO_BIN_EXE_udp_echo_client"),
+        &[&server.addr.to_string(), &long],
+    );
+    support::assert_success(&output);
+    support::wait_for_line(&server.lines, "-> 1024 bytes from");
+    support::wait_for_line(&server.lines, "MSG_TRUNC");
+    let out = support::stdout(&output);
+    assert!(
+        out.contains("recv(fd 3) -> 1038 bytes"),
+        "14 bytes of prefix + the first 1024: {out}"
+    );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_udp_client_without_a_server_says_what_to_do() {
+    let free = udp_socket().unwrap().local_addr().unwrap().to_string();
+    let output = support::run(env!("CARGO_BIN_EXE_udp_echo_client"), &[&free]);
+    let err = support::assert_clean_failure(&output);
+    assert!(err.contains("no UDP server at"), "{err}");
+    assert!(err.contains("cargo run --bin udp_echo_server --"), "{err}");
+}

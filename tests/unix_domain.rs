@@ -1,0 +1,238 @@
+//! Unix-domain sockets: a path for an address, a file that outlives the server, and (on Linux)
+//! names without files. The book's "Unix-domain sockets" chapter includes these tests.
+#![cfg(unix)]
+
+mod support;
+
+use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use socket_steps::step5_process::{recv, send_all};
+use socket_steps::step6_close::close;
+use socket_steps::unix_domain::{self, prepare_path, PathState};
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A fresh path for one test: `/tmp/socket-steps-<pid>-<name>.sock`, removed first if a previous
+/// run left it behind.
+fn fresh_path(name: &str) -> PathBuf {
+    let path =
+        std::env::temp_dir().join(format!("socket-steps-{}-{name}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// Waits until connecting to `path` is refused: nobody listens behind the file any more.
+///
+/// Right after `close` this is normally true at once. We still poll (with a deadline) because
+/// other tests of this file start programs: between `fork` and `exec` a child briefly holds a
+/// copy of every descriptor, so the kernel closes our socket only when that copy goes.
+fn wait_until_stale(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match unix_domain::connect(path) {
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => return,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "{} still answers: {other:?}",
+                path.display()
+            ),
+        }
+        std::thread::yield_now();
+    }
+}
+
+// ANCHOR: file_outlives
+#[test]
+fn the_socket_file_outlives_the_server() -> io::Result<()> {
+    let path = fresh_path("outlives");
+    let server = unix_domain::listening_socket(&path, 5)?;
+    assert!(
+        std::fs::symlink_metadata(&path)?.file_type().is_socket(),
+        "bind created a socket file"
+    );
+    close(server);
+    assert!(path.exists(), "close does not remove it");
+    let error = unix_domain::bind_unix(&path).expect_err("the old file is in the way");
+    assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+    // Nobody answers on it any more: connecting is refused.
+    wait_until_stale(&path);
+    std::fs::remove_file(&path)
+}
+// ANCHOR_END: file_outlives
+
+// ANCHOR: prepare
+#[test]
+fn prepare_path_removes_only_a_stale_socket() -> io::Result<()> {
+    let path = fresh_path("prepare");
+    assert_eq!(prepare_path(&path)?, PathState::Free);
+
+    let server = unix_domain::listening_socket(&path, 5)?;
+    assert_eq!(
+        prepare_path(&path)?,
+        PathState::InUse,
+        "a server answers: hands off"
+    );
+    assert!(path.exists());
+
+    close(server);
+    wait_until_stale(&path);
+    assert_eq!(prepare_path(&path)?, PathState::RemovedStale);
+    assert!(!path.exists());
+    unix_domain::listening_socket(&path, 5)?; // and bind works again
+    std::fs::remove_file(&path)?;
+
+    std::fs::write(&path, "precious data")?;
+    assert_eq!(
+        prepare_path(&path)?,
+        PathState::NotASocket,
+        "a regular file is never removed"
+    );
+    assert_eq!(std::fs::read_to_string(&path)?, "precious data");
+    std::fs::remove_file(&path)
+}
+// ANCHOR_END: prepare
+
+#[test]
+fn a_unix_stream_carries_bytes_like_tcp() -> io::Result<()> {
+    let path = fresh_path("stream");
+    let listener = unix_domain::listening_socket(&path, 5)?;
+    let client = unix_domain::connect(&path)?;
+    let (connection, peer) = listener.accept()?;
+    assert_eq!(
+        unix_domain::describe_addr(&peer),
+        "(unnamed)",
+        "the client never bound a name"
+    );
+    connection.set_read_timeout(Some(PATIENCE))?;
+    send_all(&client, b"Hello network world")?;
+    assert_eq!(recv(&connection, 1024)?, b"Hello network world");
+    std::fs::remove_file(&path)
+}
+
+// ANCHOR: abstract
+#[test]
+#[cfg(target_os = "linux")]
+fn an_abstract_name_leaves_no_file() -> io::Result<()> {
+    let name = format!("socket-steps-{}-abstract", std::process::id());
+    let listener = unix_domain::bind_abstract(name.as_bytes())?;
+    let mut client = unix_domain::connect_abstract(name.as_bytes())?;
+    let (mut connection, _) = listener.accept()?;
+    connection.set_read_timeout(Some(PATIENCE))?;
+    std::io::Write::write_all(&mut client, b"no file")?;
+    let mut buffer = [0; 7];
+    std::io::Read::read_exact(&mut connection, &mut buffer)?;
+    assert_eq!(&buffer, b"no file");
+    assert!(!std::path::Path::new(&name).exists() && !std::env::temp_dir().join(&name).exists());
+    drop((listener, client, connection));
+    // The name went away with the last socket: binding it again just works.
+    unix_domain::bind_abstract(name.as_bytes())?;
+    Ok(())
+}
+// ANCHOR_END: abstract
+
+// ANCHOR: datagram_pair
+#[test]
+fn unix_datagrams_keep_boundaries_and_lose_tails() -> io::Result<()> {
+    // socketpair(2): two connected sockets, no name, no file.
+    let (left, right) = UnixDatagram::pair()?;
+    right.set_read_timeout(Some(PATIENCE))?;
+    left.send(b"one")?;
+    left.send(b"two")?;
+    left.send(b"0123456789")?;
+    left.send(b"next")?;
+    let mut buffer = [0; 4];
+    let mut receive = || right.recv(&mut buffer).map(|n| buffer[..n].to_vec());
+    assert_eq!(receive()?, b"one", "two sends, two receives");
+    assert_eq!(receive()?, b"two");
+    assert_eq!(receive()?, b"0123", "cut to the 4-byte buffer...");
+    assert_eq!(receive()?, b"next", "...and the tail is gone");
+    Ok(())
+}
+// ANCHOR_END: datagram_pair
+
+/// Starts `unix_echo_server` on `path` and waits until it listens.
+fn start_unix_server(path: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_server"))
+        .arg(path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start unix_echo_server");
+    let out = child.stdout.take().unwrap();
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in io::BufReader::new(out).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    support::wait_for_line(&lines, &format!("listening on {path}"));
+    (child, lines)
+}
+
+#[test]
+fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
+    let path = fresh_path("echo-pair");
+    let shown = path.to_str().unwrap();
+    let (mut server, lines) = start_unix_server(shown);
+    let output = support::run(
+        env!("CARGO_BIN_EXE_unix_echo_client"),
+        &[shown, "Hello network world"],
+    );
+    support::assert_success(&output);
+    let out = support::stdout(&output);
+    assert!(
+        out.contains("Client received: '|From Server| Hello network world'"),
+        "{out}"
+    );
+    support::wait_for_line(&lines, "recv(fd 4) -> 19 bytes");
+
+    // A second server on the same path refuses to take it over.
+    let output = support::run(env!("CARGO_BIN_EXE_unix_echo_server"), &[shown]);
+    let err = support::assert_clean_failure(&output);
+    assert!(err.contains("another server is answering"), "{err}");
+
+    // Kill the server: the file stays, the client is told it is stale, a new server removes it.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(path.exists(), "the socket file outlived its server");
+    let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
+    let err = support::assert_clean_failure(&output);
+    assert!(err.contains("no server listens on it"), "{err}");
+    let (mut server, _lines) = start_unix_server(shown);
+    let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
+    support::assert_success(&output);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn the_unix_server_never_removes_a_regular_file() {
+    let path = fresh_path("regular");
+    std::fs::write(&path, "keep me").unwrap();
+    let output = support::run(
+        env!("CARGO_BIN_EXE_unix_echo_server"),
+        &[path.to_str().unwrap()],
+    );
+    let err = support::assert_clean_failure(&output);
+    assert!(err.contains("is not a socket"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn the_unix_client_without_a_server_says_what_to_do() {
+    let path = fresh_path("missing");
+    let output = support::run(
+        env!("CARGO_BIN_EXE_unix_echo_client"),
+        &[path.to_str().unwrap()],
+    );
+    let err = support::assert_clean_failure(&output);
+    assert!(err.contains("there is no socket file"), "{err}");
+}
