@@ -7,7 +7,7 @@
 //!
 //! Every server runs inside this process on `127.0.0.1:0`; clients talk to it over loopback. Each
 //! row is measured several times in this same run (5, or once with `--quick`), after one
-//! uncounted warm-up: throughput and
+//! uncounted warm-up, the rows taking turns run after run: throughput and
 //! total times are the median of the runs, latency percentiles are over all round trips of all runs.
 //! What the rows teach is in the book's "Performance" chapter and in `src/bench.rs`.
 
@@ -114,19 +114,28 @@ fn throughput(plan: &Plan) -> anyhow::Result<()> {
             BIG_BUFFER,
         ),
     ];
-    for (name, server, buffer) in rows {
-        progress(&format!("throughput: {name}, {} KiB", buffer / 1024));
+    // Start every server and warm it up (a first connection pays for cold caches), then measure
+    // the rows in turn, run after run: a moment when the machine is busy then touches every row
+    // a little instead of one row a lot.
+    let mut addrs = Vec::new();
+    for (_, server, _) in rows {
         let addr = start(server)?;
-        // A warm-up run, not counted: the first connection to a fresh server pays for cold caches.
         stream_through(addr, server, plan.stream_bytes / 10, plan.verify)?;
-        let mut speeds = Vec::new();
-        let mut calls = Vec::new();
-        for _ in 0..plan.runs {
-            let run = stream_through(addr, server, plan.stream_bytes, plan.verify)
-                .with_context(|| format!("streaming through {name}"))?;
-            speeds.push(run.mb_per_s());
-            calls.extend(run.pieces);
+        addrs.push(addr);
+    }
+    let mut runs = vec![Vec::new(); rows.len()];
+    for run in 0..plan.runs {
+        progress(&format!("throughput, run {} of {}", run + 1, plan.runs));
+        for (i, (name, server, _)) in rows.iter().enumerate() {
+            runs[i].push(
+                stream_through(addrs[i], *server, plan.stream_bytes, plan.verify)
+                    .with_context(|| format!("streaming through {name}"))?,
+            );
         }
+    }
+    for ((name, _, buffer), runs) in rows.iter().zip(runs) {
+        let speeds: Vec<f64> = runs.iter().map(|run| run.mb_per_s()).collect();
+        let calls: Vec<u64> = runs.iter().filter_map(|run| run.pieces).collect();
         let (calls, per_call) = if calls.is_empty() {
             ("-".to_string(), "-".to_string())
         } else {
@@ -163,7 +172,24 @@ fn latency(plan: &Plan) -> anyhow::Result<()> {
         (Server::Serial, Pattern::WriteWriteRead, false),
         (Server::Serial, Pattern::WriteWriteRead, true),
     ];
+    let mut addrs = Vec::new();
     for (server, pattern, nodelay) in rows {
+        let addr = start(server)?;
+        round_trips(addr, server, pattern, nodelay, 2)?; // warm-up, not counted
+        addrs.push(addr);
+    }
+    // Interleaved, as for throughput.
+    let mut times = vec![Vec::new(); rows.len()];
+    for run in 0..plan.runs {
+        progress(&format!("round trips, run {} of {}", run + 1, plan.runs));
+        for (i, &(server, pattern, nodelay)) in rows.iter().enumerate() {
+            times[i].extend(
+                round_trips(addrs[i], server, pattern, nodelay, plan.round_trips)
+                    .context("round trips")?,
+            );
+        }
+    }
+    for ((server, pattern, nodelay), times) in rows.into_iter().zip(times) {
         let answers = match server {
             Server::Lines => "each whole line",
             _ => "each piece (echo_server)",
@@ -172,17 +198,6 @@ fn latency(plan: &Plan) -> anyhow::Result<()> {
             Pattern::WriteWriteRead => "2 writes, then read",
             Pattern::WriteRead => "1 write, then read",
         };
-        progress(&format!("latency: {answers}, {writes}, nodelay {nodelay}"));
-        let addr = start(server)?;
-        round_trips(addr, server, pattern, nodelay, 2)?; // warm-up, not counted
-        let mut times = Vec::new();
-        for _ in 0..plan.runs {
-            times.extend(
-                round_trips(addr, server, pattern, nodelay, plan.round_trips).with_context(
-                    || format!("round trips against a server that answers {answers}"),
-                )?,
-            );
-        }
         println!(
             "| {answers:<26} | {writes:<22} | {:<11} | {:>8} | {:>8} |",
             if nodelay { "set" } else { "no (Nagle)" },
@@ -206,9 +221,9 @@ fn crowds(plan: &Plan) -> anyhow::Result<()> {
     println!();
     println!("| clients | server   | p50 µs   | p99 µs   | max µs   | total ms |");
     println!("|---------|----------|----------|----------|----------|----------|");
+    let mut rows = Vec::new();
     for clients in [1, 10, 100] {
         for (name, server) in [("serial", Server::Serial), ("threaded", Server::Threaded)] {
-            progress(&format!("{clients} clients, {name} server"));
             let addr = start(server)?;
             let warm_up = Workload {
                 clients: 1,
@@ -216,33 +231,40 @@ fn crowds(plan: &Plan) -> anyhow::Result<()> {
                 think: Duration::ZERO,
             };
             many_clients(addr, server, warm_up)?; // not counted
+            rows.push((clients, name, server, addr));
+        }
+    }
+    // Interleaved, as for throughput.
+    let mut results = vec![(Vec::new(), Vec::new()); rows.len()];
+    for run in 0..plan.runs {
+        progress(&format!("many clients, run {} of {}", run + 1, plan.runs));
+        for (i, &(clients, name, server, addr)) in rows.iter().enumerate() {
             let workload = Workload {
                 clients,
                 rounds: plan.rounds,
                 think: plan.think,
             };
-            let (mut latencies, mut totals) = (Vec::new(), Vec::new());
-            for _ in 0..plan.runs {
-                let crowd = many_clients(addr, server, workload)
-                    .with_context(|| format!("{clients} clients against the {name} server"))?;
-                if crowd.latencies.len() != clients * plan.rounds {
-                    bail!(
-                        "{} round trips measured, expected {}",
-                        crowd.latencies.len(),
-                        clients * plan.rounds
-                    );
-                }
-                latencies.extend(crowd.latencies);
-                totals.push(crowd.total);
+            let crowd = many_clients(addr, server, workload)
+                .with_context(|| format!("{clients} clients against the {name} server"))?;
+            if crowd.latencies.len() != clients * plan.rounds {
+                bail!(
+                    "{} round trips measured, expected {}",
+                    crowd.latencies.len(),
+                    clients * plan.rounds
+                );
             }
-            println!(
-                "| {clients:>7} | {name:<8} | {:>8} | {:>8} | {:>8} | {:>8.0} |",
-                micros(percentile(&latencies, 50.0)),
-                micros(percentile(&latencies, 99.0)),
-                micros(percentile(&latencies, 100.0)),
-                median(&totals).as_secs_f64() * 1000.0
-            );
+            results[i].0.extend(crowd.latencies);
+            results[i].1.push(crowd.total);
         }
+    }
+    for ((clients, name, _, _), (latencies, totals)) in rows.into_iter().zip(results) {
+        println!(
+            "| {clients:>7} | {name:<8} | {:>8} | {:>8} | {:>8} | {:>8.0} |",
+            micros(percentile(&latencies, 50.0)),
+            micros(percentile(&latencies, 99.0)),
+            micros(percentile(&latencies, 100.0)),
+            median(&totals).as_secs_f64() * 1000.0
+        );
     }
     Ok(())
 }
