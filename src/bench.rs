@@ -369,8 +369,10 @@ pub struct Crowd {
 }
 
 // ANCHOR: many_clients
-/// Connects `workload.clients` clients to `addr`, then starts them all at once: each makes
-/// `rounds` round trips of a 32-byte message, pausing `think` between them, and closes. A serial
+/// Connects `workload.clients` clients to `addr`, then starts them together: each sends its first
+/// message at its own moment within the first pause (client `i` of `n` after `think * i / n`, as
+/// independent clients would, not all in the same microsecond), makes `rounds` round trips of a
+/// 32-byte message, pausing `think` between them, and closes. A serial
 /// server serves them one after another, so a client's first answer waits for every client
 /// before it; a threaded server serves them side by side.
 pub fn many_clients(addr: SocketAddr, server: Server, workload: Workload) -> io::Result<Crowd> {
@@ -385,8 +387,10 @@ pub fn many_clients(addr: SocketAddr, server: Server, workload: Workload) -> io:
             let message: Vec<u8> = (0..32).map(|i| pattern_byte(id as u64 + i)).collect();
             let mut buffer = [0; 256];
             let mut times = Vec::with_capacity(workload.rounds);
-            // ...then wait for the common start.
+            // ...then wait for the common start, and arrive at our moment within the first pause:
+            // independent clients do not all send at the same instant.
             start.wait();
+            thread::sleep(workload.think * id as u32 / workload.clients as u32);
             for round in 0..workload.rounds {
                 if round > 0 {
                     thread::sleep(workload.think);
