@@ -246,7 +246,7 @@ fn round_trip(addr: SocketAddr, i: usize) -> TcpStream {
 #[cfg(unix)]
 #[test]
 fn threaded_survives_running_out_of_file_descriptors() {
-    let command = format!("ulimit -n 32 && exec {THREADED} 127.0.0.1:0 --idle-timeout=20");
+    let command = format!("ulimit -n 32 && exec '{THREADED}' 127.0.0.1:0 --idle-timeout=20");
     let server = start_server("sh", &["-c", &command]);
     // Every one of these completes its handshake (the kernel does that), but the server cannot
     // accept them all.
