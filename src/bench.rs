@@ -81,7 +81,9 @@ pub fn start(server: Server) -> io::Result<SocketAddr> {
     let listener = listening_socket(any, BACKLOG)?;
     let addr = crate::step2_bind::local_addr(&listener)?;
     thread::spawn(move || match server {
-        Server::Serial => crate::echo::serve_forever(&listener, None, |_| {}),
+        Server::Serial => {
+            crate::echo::serve_forever(&listener, None, crate::echo::WRITE_TIMEOUT, |_| {})
+        }
         Server::Threaded => threaded::serve_forever(&listener, &Config::default(), None, |_| {}),
         Server::SerialWithBuffer(size) => loop {
             if let Ok((connection, _)) = accept(&listener) {

@@ -5,8 +5,8 @@
 //! the kernel has already completed their handshakes: one idle client blocks everyone
 //! (*head-of-line blocking*). Here the accept loop hands each connection to its own thread and goes
 //! straight back to `accept`, so a slow client only slows itself. The protocol is the seed's,
-//! byte for byte: each thread runs the seed's loop ([`serve_connection_within`]: `recv(1024)`,
-//! then the reply from [`crate::echo::reply_to`]), with a deadline on each reply.
+//! byte for byte: each thread runs the seed's loop ([`serve_connection`]: `recv(1024)`, then
+//! the reply from [`crate::echo::reply_to`]), with a deadline on each reply.
 //!
 //! A thread per connection is simple, and for a few hundred clients it is fast. It costs one
 //! kernel task and one stack per client, so a server needs two limits that the serial one did not:
@@ -28,20 +28,19 @@
 //!
 //! One subtlety of the write timeout: `SO_SNDTIMEO` bounds each `send(2)` call, not a whole
 //! reply, and a client that reads a few bytes now and then restarts it on every call. So each
-//! reply gets a deadline ([`send_all_within`]); that is the one place where our connection code
-//! differs from the seed's [`serve_connection`](crate::echo::serve_connection).
+//! reply gets a deadline ([`send_all_within`](crate::step5_process::send_all_within)), in both
+//! servers.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket2::Socket;
 
-use crate::echo::reply_to;
+use crate::echo::serve_connection;
 use crate::step4_accept::accept;
-use crate::step5_process::{recv, send, RECV_SIZE};
 
 // ANCHOR: limits
 /// How many clients we serve at once, by default. Above it, new clients wait in the accept queue.
@@ -254,7 +253,7 @@ fn serve_with_timeouts(
     if let Err(error) = connection.set_read_timeout(Some(idle)) {
         return Event::Failed(peer, error);
     }
-    match serve_connection_within(connection, write) {
+    match serve_connection(connection, write) {
         Ok(bytes) => Event::Finished(peer, bytes),
         // A timed-out `recv` or `send` fails with EAGAIN (`WouldBlock`) on Unix and with
         // `TimedOut` on Windows; our own deadline says `TimedOut`.
@@ -263,51 +262,7 @@ fn serve_with_timeouts(
     }
 }
 
-/// The seed's [`serve_connection`](crate::echo::serve_connection), with one change: each reply
-/// must be taken by the client within `write` ([`send_all_within`] instead of `send_all`).
-pub fn serve_connection_within(connection: &Socket, write: Duration) -> io::Result<u64> {
-    let mut total = 0;
-    loop {
-        let piece = recv(connection, RECV_SIZE)?;
-        if piece.is_empty() {
-            return Ok(total);
-        }
-        total += piece.len() as u64;
-        send_all_within(connection, &reply_to(&piece), write)?;
-    }
-}
 // ANCHOR_END: serve_with_timeouts
-
-// ANCHOR: send_all_within
-/// Sends all of `data` within `limit`, or fails with `TimedOut`.
-///
-/// A write timeout (`SO_SNDTIMEO`) alone bounds each `send(2)` *call*: a call that times out
-/// after copying a few bytes returns that count, and the next call waits the full time again. A
-/// client that keeps its receive window nearly closed lets a few bytes through now and then and
-/// can hold the sender for ever. So we keep a deadline for the whole reply and, before each call,
-/// set the write timeout to the time left (one more system call, `setsockopt(2)`, per `send`).
-pub fn send_all_within(connection: &Socket, data: &[u8], limit: Duration) -> io::Result<()> {
-    let deadline = Instant::now() + limit;
-    let mut rest = data;
-    while !rest.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        // A zero timeout would mean "wait for ever" to the kernel: stop before that.
-        if left < Duration::from_millis(1) {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client did not take our reply in time",
-            ));
-        }
-        connection.set_write_timeout(Some(left))?;
-        let sent = send(connection, rest)?;
-        if sent == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        rest = &rest[sent..];
-    }
-    Ok(())
-}
-// ANCHOR_END: send_all_within
 
 /// Whether an I/O error is a socket timeout (`SO_RCVTIMEO` / `SO_SNDTIMEO` expired).
 pub fn is_timeout(error: &io::Error) -> bool {

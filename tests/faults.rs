@@ -1,10 +1,9 @@
 //! Faults and load that both echo servers must survive. After each one, the next client must
 //! still get a correct answer.
 //!
-//! Each test starts its own server process on port 0, so they run in parallel. The threaded
-//! server is started with short timeouts (`--idle-timeout`, `--write-timeout`) so that the tests
-//! that wait for a timeout take a second or two, not the default 30 s; the serial server's write
-//! timeout is fixed (`echo::WRITE_TIMEOUT`).
+//! Each test starts its own server process on port 0, so they run in parallel. Both servers are
+//! started with short timeouts (`--write-timeout`, and `--idle-timeout` for the threaded one) so
+//! that the tests that wait for a timeout take a second or two, not the default 10 or 30 s.
 
 mod echo_support;
 mod support;
@@ -29,8 +28,9 @@ fn threaded(extra: &[&str]) -> Server {
     start_server(THREADED, &args)
 }
 
+/// The seed's serial server, with a write deadline short enough for tests.
 fn serial() -> Server {
-    start_server(SERIAL, &["127.0.0.1:0"])
+    start_server(SERIAL, &["127.0.0.1:0", "--write-timeout=2"])
 }
 
 /// Runs `fault` against a fresh server of each kind, then checks that the server still answers.
@@ -115,20 +115,16 @@ fn send_10_mb_without_reading(server: &Server, receive_buffer: usize) -> TcpStre
 
 #[test]
 fn serial_survives_a_client_that_sends_10_mb_without_reading() {
-    // `echo::WRITE_TIMEOUT` (10 s) bounds each `send(2)` call, not the whole reply: a `send`
-    // that timed out after copying a few bytes returns that count, and `send_all`'s next call
-    // waits 10 s again. With a 4 KiB receive buffer, Linux 6.18 lets bytes through twice, and the
-    // serial server gives up after about 30 s; we allow 60. Only then can it answer the next
-    // client. (With the smallest receive buffer the trickle never stops: the serial server
-    // waited more than 90 s in our trial. The threaded server's deadline per reply handles
-    // that case: see the next test.)
-    let limit = Duration::from_secs(60);
+    // The smallest receive buffer the kernel allows: the window opens a few bytes at a time, so a
+    // timeout per `send` call would be renewed for ever. The serial server has a 2 s deadline per
+    // reply (`--write-timeout=2`): it gives up on this client, then answers the next one. Until
+    // then the next client waits: one client at a time.
     after(
         serial(),
         "serial",
         "10 MB sent without reading",
-        limit,
-        |server| send_10_mb_without_reading(server, 4096),
+        LIMIT,
+        |server| send_10_mb_without_reading(server, 1),
     );
 }
 
