@@ -8,9 +8,33 @@
 use std::io;
 use std::net::SocketAddr;
 
-/// Explains a failed `bind(2)` of `addr`. `program` is the binary's name, used to suggest a
-/// command that works (e.g. `cargo run --bin step2_bind -- 127.0.0.1:50008`).
+/// Explains a failed `bind(2)` of a TCP socket to `addr`. `program` is the binary's name, used to
+/// suggest a command that works (e.g. `cargo run --bin step2_bind -- 127.0.0.1:50008`).
 pub fn bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow::Error {
+    explain_bind(addr, program, error, Transport::Tcp, holder_of)
+}
+
+/// Like [`bind_failed`], for a UDP socket: UDP has no TIME_WAIT, and another tool lists its ports.
+pub fn udp_bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow::Error {
+    explain_bind(addr, program, error, Transport::Udp, holder_of)
+}
+
+/// Which kind of port a failed bind was about.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// The advice for a failed bind; `lookup` finds what holds a TCP port ([`holder_of`], or a stub
+/// in unit tests, which must not depend on the machine's sockets).
+fn explain_bind(
+    addr: SocketAddr,
+    program: &str,
+    error: io::Error,
+    transport: Transport,
+    lookup: fn(SocketAddr) -> Option<Holder>,
+) -> anyhow::Error {
     let (ip, port) = (addr.ip(), addr.port());
     let ip_text = match addr {
         SocketAddr::V4(_) => ip.to_string(),
@@ -22,20 +46,38 @@ pub fn bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow:
         port.wrapping_add(1).max(1024)
     );
     let advice = match error.kind() {
-        io::ErrorKind::AddrInUse => format!(
-            "cannot bind {addr}: port {port} is already in use (EADDRINUSE). Another socket holds \
-             it: another copy of this program, another server, or a connection in TIME_WAIT. \
-             See who with `ss -tanp 'sport = :{port}'`; stop it, or {retry}"
+        io::ErrorKind::AddrInUse if transport == Transport::Udp => format!(
+            "cannot bind {addr}: UDP port {port} is already in use (EADDRINUSE): another copy of \
+             this program or another UDP program holds it. See who with `{}`; stop it, or {retry}",
+            who_uses_port(port, transport)
         ),
+        io::ErrorKind::AddrInUse => match lookup(addr) {
+            Some(Holder::TimeWait) => format!(
+                "cannot bind {addr}: port {port} is still held by a connection in TIME_WAIT \
+                 (EADDRINUSE), left by an earlier run that closed first; it goes away within a \
+                 minute. Wait and run this again, or {retry}"
+            ),
+            _ => format!(
+                "cannot bind {addr}: port {port} is already in use (EADDRINUSE). Another socket \
+                 holds it: another copy of this program, another server, or a connection in \
+                 TIME_WAIT. See who with `{}`; stop it, or {retry}",
+                who_uses_port(port, transport)
+            ),
+        },
         io::ErrorKind::AddrNotAvailable => format!(
             "cannot bind {addr}: {ip} is not an address of this machine (EADDRNOTAVAIL). You can \
              only bind addresses your network interfaces have: use 127.0.0.1 for this machine \
-             only, or one that `ip addr` lists"
+             only, or one that `{LIST_INTERFACES}` lists"
         ),
         io::ErrorKind::PermissionDenied if port != 0 && port < 1024 => format!(
             "cannot bind {addr}: port {port} is a privileged port (below 1024) and this program \
-             is not allowed to use it (EACCES). Binding it needs root or CAP_NET_BIND_SERVICE; \
-             instead, {retry}"
+             is not allowed to use it (EACCES). Binding it needs root or CAP_NET_BIND_SERVICE{}; \
+             instead, {retry}",
+            if cfg!(target_os = "linux") {
+                " (or a lower sysctl net.ipv4.ip_unprivileged_port_start)"
+            } else {
+                ""
+            }
         ),
         io::ErrorKind::PermissionDenied => {
             format!("cannot bind {addr}: permission denied (EACCES); {retry}")
@@ -44,18 +86,92 @@ pub fn bind_failed(addr: SocketAddr, program: &str, error: io::Error) -> anyhow:
             "cannot bind {addr}: this socket is already bound (EINVAL). A socket is bound once; \
              create a new socket to bind another address"
         ),
-        _ => format!("cannot bind {addr}: {error}; {retry}"),
+        // The cause line below shows the system's own words; we add what to try next.
+        _ => format!("cannot bind {addr} (the system's reason is below); {retry}"),
     };
     anyhow::Error::new(error).context(advice)
 }
 
+/// What holds a port, as far as the kernel's TCP table tells (Linux only).
+enum Holder {
+    /// Only connections in TIME_WAIT: they go away by themselves.
+    TimeWait,
+    /// Anything else (a listener, a connection, a socket that is only bound).
+    Other,
+}
+
+/// Looks up who holds `addr`'s port in `/proc/net/tcp` (`None` off Linux or if it is not listed,
+/// e.g. a socket that is only bound).
+fn holder_of(addr: SocketAddr) -> Option<Holder> {
+    let canonical = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    let holders: Vec<_> = crate::proc_net::snapshot()?
+        .into_iter()
+        .filter(|entry| {
+            let (ours, theirs) = (canonical(addr.ip()), canonical(entry.local.ip()));
+            entry.local.port() == addr.port()
+                && (ours == theirs || ours.is_unspecified() || theirs.is_unspecified())
+        })
+        .collect();
+    if holders.is_empty() {
+        None
+    } else if holders
+        .iter()
+        .all(|entry| entry.state == crate::proc_net::TcpState::TimeWait)
+    {
+        Some(Holder::TimeWait)
+    } else {
+        Some(Holder::Other)
+    }
+}
+
+/// The command that shows which program uses a port, on this system.
+fn who_uses_port(port: u16, transport: Transport) -> String {
+    let (ss, name) = match transport {
+        Transport::Tcp => ("-tanp", "TCP"),
+        Transport::Udp => ("-uanp", "UDP"),
+    };
+    if cfg!(target_os = "linux") {
+        format!("ss {ss} 'sport = :{port}'")
+    } else if cfg!(windows) {
+        format!("netstat -ano -p {name} | findstr :{port}")
+    } else {
+        format!("lsof -nP -i{name}:{port}")
+    }
+}
+
+/// The command that lists this machine's addresses.
+const LIST_INTERFACES: &str = if cfg!(target_os = "linux") {
+    "ip addr"
+} else if cfg!(windows) {
+    "ipconfig"
+} else {
+    "ifconfig"
+};
+
 /// Explains a failed `connect(2)` to `addr`.
 pub fn connect_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
+    let here = addr.ip().is_loopback() || addr.ip().is_unspecified();
     let advice = match error.kind() {
-        io::ErrorKind::ConnectionRefused => format!(
+        _ if addr.port() == 0 => format!(
+            "cannot connect to {addr}: port 0 is not a real port. A server given port 0 \
+             listens on a port the OS chose and prints it (`listening on {}:PORT`): connect to \
+             that port",
+            addr.ip()
+        ),
+        io::ErrorKind::ConnectionRefused if here => format!(
             "cannot connect to {addr}: nothing is listening there (ECONNREFUSED: the server's \
              kernel answered our SYN with a reset). Start a server first, e.g. in another terminal \
              `cargo run --bin echo_server -- {addr}`, then run this again"
+        ),
+        io::ErrorKind::ConnectionRefused => format!(
+            "cannot connect to {addr}: refused (ECONNREFUSED: a reset came back, from that \
+             machine or a firewall on the way). Check that a server runs on {} and listens on \
+             port {} on an address other machines can reach (0.0.0.0, not 127.0.0.1)",
+            addr.ip(),
+            addr.port()
         ),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
             "cannot connect to {addr}: no answer in time (ETIMEDOUT). The host may be unreachable, \
@@ -66,7 +182,12 @@ pub fn connect_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
             "cannot connect to {addr}: that address cannot be reached from here (EADDRNOTAVAIL); \
              use 127.0.0.1 to reach a server on this machine"
         ),
-        _ => format!("cannot connect to {addr}: {error}"),
+        // The cause line below shows the system's own words (e.g. "No route to host").
+        _ => format!(
+            "cannot connect to {addr} (the system's reason is below): check the address, and \
+             that this machine can reach it; for a server on this machine use 127.0.0.1:{}",
+            addr.port()
+        ),
     };
     anyhow::Error::new(error).context(advice)
 }
@@ -75,7 +196,20 @@ pub fn connect_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
 /// ICMP "port unreachable" that nothing is bound there; only a *connected* UDP socket hears it)
 /// or silence (UDP has no handshake, so a missing server and a lost datagram look the same).
 pub fn udp_no_answer(addr: SocketAddr, error: io::Error) -> anyhow::Error {
+    let here = addr.ip().is_loopback() || addr.ip().is_unspecified();
     let advice = match error.kind() {
+        _ if addr.port() == 0 => format!(
+            "no UDP server at {addr}: port 0 is not a real port. A server given port 0 listens \
+             on a port the OS chose and prints it: send to that port"
+        ),
+        io::ErrorKind::ConnectionRefused if !here => format!(
+            "no UDP server at {addr}: an ICMP \"port unreachable\" came back (reported as \
+             ECONNREFUSED because our UDP socket is connected). Check that a UDP server runs on \
+             {} and listens on port {} on an address other machines can reach (0.0.0.0, not \
+             127.0.0.1)",
+            addr.ip(),
+            addr.port()
+        ),
         io::ErrorKind::ConnectionRefused => format!(
             "no UDP server at {addr}: its kernel answered our datagram with ICMP \"port \
              unreachable\" (reported as ECONNREFUSED because our UDP socket is connected). Start \
@@ -86,7 +220,10 @@ pub fn udp_no_answer(addr: SocketAddr, error: io::Error) -> anyhow::Error {
              the server is missing, busy, or our datagram was lost. Check that \
              `cargo run --bin udp_echo_server -- {addr}` is running"
         ),
-        _ => format!("no answer from UDP server {addr}: {error}"),
+        _ => format!(
+            "no answer from UDP server {addr} (the system's reason is below): check the address, \
+             and that this machine can reach it"
+        ),
     };
     anyhow::Error::new(error).context(advice)
 }
@@ -125,6 +262,14 @@ pub fn unix_connect_failed(path: &std::path::Path, error: io::Error) -> anyhow::
             "cannot connect to {shown}: there is no socket file at that path (ENOENT). Start the \
              server first, e.g. in another terminal `cargo run --bin unix_echo_server -- {shown}`"
         ),
+        io::ErrorKind::ConnectionRefused if !is_socket_file(path) && path.exists() => format!(
+            "cannot connect to {shown}: it is not a socket but an ordinary file or a directory \
+             (ECONNREFUSED); give the path the server printed, e.g. /tmp/socket-steps.sock"
+        ),
+        io::ErrorKind::InvalidInput => format!(
+            "cannot connect to {shown}: the path is too long for a Unix socket address (sun_path \
+             holds about 100 bytes); use a shorter one, e.g. /tmp/socket-steps.sock"
+        ),
         io::ErrorKind::ConnectionRefused if shown.to_string().starts_with('@') => format!(
             "cannot connect to {shown}: no server listens on that abstract name (ECONNREFUSED). \
              Start one first, e.g. `cargo run --bin unix_echo_server -- {shown}`"
@@ -143,6 +288,20 @@ pub fn unix_connect_failed(path: &std::path::Path, error: io::Error) -> anyhow::
     anyhow::Error::new(error).context(advice)
 }
 
+/// Whether `path` is a socket file (always `false` where there are no Unix sockets).
+fn is_socket_file(path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,7 +312,8 @@ mod tests {
 
     #[test]
     fn address_in_use_names_the_port_and_another_one() {
-        let error = bind_failed(addr(), "step2_bind", io::ErrorKind::AddrInUse.into());
+        let in_use = io::ErrorKind::AddrInUse.into();
+        let error = explain_bind(addr(), "step2_bind", in_use, Transport::Tcp, |_| None);
         let text = error.to_string();
         assert!(text.contains("port 50007 is already in use"), "{text}");
         assert!(
@@ -171,6 +331,106 @@ mod tests {
             bind_failed(low, "echo_server", io::ErrorKind::PermissionDenied.into()).to_string();
         assert!(text.contains("privileged port"), "{text}");
         assert!(text.contains("127.0.0.1:1024"), "{text}");
+    }
+
+    #[test]
+    fn connect_to_port_0_says_to_use_the_port_the_server_printed() {
+        let zero: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let text = connect_failed(zero, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(text.contains("port 0 is not a real port"), "{text}");
+        assert!(!text.contains("cargo run --bin echo_server"), "{text}");
+    }
+
+    #[test]
+    fn refused_by_another_machine_does_not_suggest_a_local_server() {
+        let remote: SocketAddr = "192.0.2.1:50007".parse().unwrap();
+        let text = connect_failed(remote, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(
+            text.contains("Check that a server runs on 192.0.2.1"),
+            "{text}"
+        );
+        assert!(!text.contains("cargo run --bin echo_server"), "{text}");
+    }
+
+    #[test]
+    fn an_unexpected_error_still_says_what_to_check_and_keeps_the_cause() {
+        let error = io::Error::other("No route to host");
+        let error = connect_failed("[2001:db8::1]:80".parse().unwrap(), error);
+        let text = error.to_string();
+        assert!(text.contains("check the address"), "{text}");
+        assert!(
+            !text.contains("No route to host"),
+            "said once, as the cause: {text}"
+        );
+        assert_eq!(error.root_cause().to_string(), "No route to host");
+    }
+
+    /// A port held only by a connection in TIME_WAIT gets its own advice: wait, or reuse.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_port_held_by_time_wait_says_so() {
+        use crate::{client, step1_create, step2_bind, step3_listen, step4_accept};
+        let listener = step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+        let addr = step2_bind::local_addr(&listener).unwrap();
+        let client = client::connect(addr, client::CONNECT_TIMEOUT).unwrap();
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let (server_side, peer) = step4_accept::accept(&listener).unwrap();
+        drop(listener);
+        drop(server_side); // the server closes first: its side will be in TIME_WAIT
+        assert_eq!(crate::step5_process::recv(&client, 16).unwrap(), b"");
+        drop(client);
+        let entry =
+            crate::proc_net::wait_for(addr, Some(peer), std::time::Duration::from_secs(20), |e| {
+                e.state == crate::proc_net::TcpState::TimeWait
+            });
+        assert_eq!(
+            entry.map(|e| e.state),
+            Some(crate::proc_net::TcpState::TimeWait)
+        );
+        // Wait for the client's side to be gone, so that only the TIME_WAIT holds the port.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while crate::proc_net::state_of(peer, Some(addr)).is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the client side stays"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let again = step1_create::create_tcp_socket(addr).unwrap();
+        let error = step2_bind::bind(&again, addr).expect_err("TIME_WAIT holds the port");
+        let text = bind_failed(addr, "step2_bind", error).to_string();
+        assert!(text.contains("in TIME_WAIT"), "{text}");
+        assert!(text.contains("Wait and run this again"), "{text}");
+    }
+
+    #[test]
+    fn a_udp_port_in_use_mentions_neither_time_wait_nor_tcp() {
+        let error = udp_bind_failed(addr(), "udp_echo_server", io::ErrorKind::AddrInUse.into());
+        let text = error.to_string();
+        assert!(text.contains("UDP port 50007 is already in use"), "{text}");
+        assert!(
+            !text.contains("TIME_WAIT") && !text.contains("-tanp"),
+            "{text}"
+        );
+        assert!(
+            text.contains("udp_echo_server -- 127.0.0.1:50008"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn udp_refused_by_another_machine_does_not_suggest_a_local_server() {
+        let remote: SocketAddr = "192.0.2.1:50007".parse().unwrap();
+        let text = udp_no_answer(remote, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(
+            text.contains("Check that a UDP server runs on 192.0.2.1"),
+            "{text}"
+        );
+        let zero: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let text = udp_no_answer(zero, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(text.contains("port 0 is not a real port"), "{text}");
     }
 
     #[test]

@@ -25,6 +25,39 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:50007";
 /// The flag that makes a step binary start its own client, so it completes in one terminal.
 pub const WITH_CLIENT: &str = "--with-client";
 
+/// What `--help` prints for `program`: its arguments, each explained in a line.
+pub fn usage(program: &str) -> String {
+    let (pattern, lines): (&str, &[&str]) = match program {
+        "step3_listen" | "step4_accept" | "step5_process" | "step6_close" => (
+            "[HOST:PORT] [--with-client]",
+            &[HOST_PORT_SERVER, "--with-client: start our own client too, so the step runs in one terminal"],
+        ),
+        "client" | "echo_client" | "udp_echo_client" => (
+            "[HOST:PORT] [MESSAGE...]",
+            &[HOST_PORT_CLIENT, "MESSAGE: what to send (default: Hello network world)"],
+        ),
+        "unix_echo_server" => (
+            "[PATH]",
+            &["PATH: the socket file to create (default /tmp/socket-steps.sock); @NAME for Linux's abstract namespace"],
+        ),
+        "unix_echo_client" => (
+            "[PATH] [MESSAGE...]",
+            &["PATH: the server's socket file (default /tmp/socket-steps.sock), or @NAME", "MESSAGE: what to send (default: Hello network world)"],
+        ),
+        _ => ("[HOST:PORT]", &[HOST_PORT_SERVER]),
+    };
+    let mut text = format!("usage: cargo run --bin {program} -- {pattern}");
+    for line in lines {
+        text.push_str("\n  ");
+        text.push_str(line);
+    }
+    text
+}
+
+const HOST_PORT_SERVER: &str =
+    "HOST:PORT: where to listen (default 127.0.0.1:50007; port 0 lets the OS choose a free port)";
+const HOST_PORT_CLIENT: &str = "HOST:PORT: the server to connect to (default 127.0.0.1:50007)";
+
 /// What a step binary was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -37,9 +70,25 @@ pub struct Args {
 }
 
 impl Args {
-    /// Reads `std::env::args()`: `[HOST:PORT] [--with-client] [more...]`.
+    /// Reads `std::env::args()`: `[HOST:PORT] [--with-client] [more...]`. With `-h` or `--help`
+    /// it prints the usage and ends the program (status 0), as command-line tools do.
     pub fn from_env() -> anyhow::Result<Args> {
-        Args::parse(std::env::args().skip(1))
+        let mut args = std::env::args();
+        let program = args
+            .next()
+            .as_deref()
+            .map(std::path::Path::new)
+            .and_then(|path| path.file_stem())
+            .map_or_else(
+                || "PROGRAM".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            );
+        let args: Vec<String> = args.collect();
+        if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+            println!("{}", usage(&program));
+            std::process::exit(0);
+        }
+        Args::parse(args)
     }
 
     /// Parses arguments (without the program name). The first argument that is not a flag is
@@ -53,9 +102,8 @@ impl Args {
                 with_client = true;
             } else if arg == "-h" || arg == "--help" {
                 bail!(
-                    "usage: [HOST:PORT] [{WITH_CLIENT}]\n\
-                     HOST:PORT defaults to {DEFAULT_ADDR}; use port 0 to let the OS choose a free port.\n\
-                     {WITH_CLIENT} makes a server step start its own client, so it runs in one terminal."
+                    "usage: [HOST:PORT] [{WITH_CLIENT}] [MORE...]\n  {HOST_PORT_SERVER}\n  \
+                     {WITH_CLIENT}: a server step starts its own client, so it runs in one terminal"
                 );
             } else if arg.starts_with("--") {
                 bail!("unknown option `{arg}`: the options are `{WITH_CLIENT}` and `--help`");
@@ -91,15 +139,31 @@ pub fn resolve(host_port: &str) -> anyhow::Result<Vec<SocketAddr>> {
              e.g. `127.0.0.1:50007` (or `127.0.0.1:0` to let the OS choose the port)"
         );
     };
-    let port: u32 = port.parse().with_context(|| {
-        format!("`{port}` in `{host_port}` is not a port number: a port is a whole number from 0 to 65535")
-    })?;
-    if port > u16::MAX as u32 {
+    if port.is_empty() || port.ends_with(']') {
+        bail!(
+            "`{host_port}` has no port: write it after the last colon, e.g. `127.0.0.1:50007` \
+             or `[::1]:50007` (port 0 lets the OS choose)"
+        );
+    }
+    if host.contains(':') && !host.starts_with('[') {
+        bail!(
+            "`{host_port}` is not HOST:PORT: an IPv6 address goes in brackets, then a colon \
+             and the port, e.g. `[::1]:50007`"
+        );
+    }
+    // Digits only: Rust would also read `+80` as 80.
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        bail!(
+            "`{port}` in `{host_port}` is not a port number: a port is a whole number from 0 to \
+             65535"
+        );
+    }
+    let Ok(port) = port.parse::<u16>() else {
         bail!(
             "port {port} in `{host_port}` is too large: ports are 16-bit numbers, from 0 to 65535 \
              (0 lets the OS choose a free one)"
         );
-    }
+    };
     if host.is_empty() {
         bail!(
             "`{host_port}` has no host: the seed's `''` means every interface; write it out as \
@@ -108,7 +172,7 @@ pub fn resolve(host_port: &str) -> anyhow::Result<Vec<SocketAddr>> {
     }
     // `(host, port)` is the same pair the Python tutorial passes to `bind((host, port))`.
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = (host, port as u16)
+    let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .with_context(|| {
             format!(
@@ -140,7 +204,9 @@ pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
         let place = info
             .location()
             .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
-        if let Some((id, task)) = todo.and_then(crate::classroom::parse_todo_message) {
+        if message.starts_with("failed printing to stdout") {
+            // The reader closed our output early (e.g. `| head`): stop quietly, as `cat` does.
+        } else if let Some((id, task)) = todo.and_then(crate::classroom::parse_todo_message) {
             let chapter = id.split('.').next().unwrap_or(id);
             eprintln!("exercise {id} is not done yet: {task}");
             eprintln!("  write its code in place of the todo!(){place} (chapter {chapter} explains the call);");
@@ -206,6 +272,22 @@ mod tests {
         assert!(unknown.contains("unknown option"), "{unknown}");
         let empty_host = resolve(":50007").unwrap_err().to_string();
         assert!(empty_host.contains("0.0.0.0:50007"), "{empty_host}");
+        let no_port = resolve("127.0.0.1:").unwrap_err().to_string();
+        assert!(no_port.contains("has no port"), "{no_port}");
+        let v6_no_port = resolve("[::1]").unwrap_err().to_string();
+        assert!(v6_no_port.contains("has no port"), "{v6_no_port}");
+        let v6_no_brackets = resolve("::1:50007").unwrap_err().to_string();
+        assert!(v6_no_brackets.contains("`[::1]:50007`"), "{v6_no_brackets}");
+        let signed = resolve("127.0.0.1:+80").unwrap_err().to_string();
+        assert!(signed.contains("not a port number"), "{signed}");
+    }
+
+    #[test]
+    fn help_names_each_programs_own_arguments() {
+        assert!(usage("step4_accept").contains("[HOST:PORT] [--with-client]"));
+        assert!(usage("client").contains("[HOST:PORT] [MESSAGE...]"));
+        assert!(usage("unix_echo_server").contains("-- [PATH]"));
+        assert!(!usage("echo_server").contains("--with-client"));
     }
 
     #[test]

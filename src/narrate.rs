@@ -138,9 +138,25 @@ pub fn accept(listener: &Socket) -> anyhow::Result<(Socket, SocketAddr)> {
 
 /// The command a reader types in a second terminal to connect a client to `addr`.
 pub fn client_command(addr: SocketAddr) -> String {
+    let addr = reachable(addr);
     format!(
         "cargo run --bin client -- {addr}   (or: nc {} {})",
         addr.ip(),
         addr.port()
     )
+}
+
+/// The address a client on this machine connects to for a server bound to `addr`: the same,
+/// except that "every interface" (0.0.0.0 or ::) becomes loopback, which every system accepts
+/// as a destination (Windows refuses to connect to 0.0.0.0).
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            (std::net::Ipv4Addr::LOCALHOST, addr.port()).into()
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            (std::net::Ipv6Addr::LOCALHOST, addr.port()).into()
+        }
+        _ => addr,
+    }
 }

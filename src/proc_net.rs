@@ -171,10 +171,18 @@ pub fn snapshot() -> Option<Vec<TcpEntry>> {
 }
 
 /// The entries whose local address is `local` and, if given, whose remote address is `remote`.
+///
+/// A connection accepted by a listener bound to every interface (`0.0.0.0` or `::`) has the
+/// interface's own address as its local address, e.g. 127.0.0.1: with a `remote`, an
+/// unspecified `local` IP matches any local IP on that port.
 pub fn find(entries: &[TcpEntry], local: SocketAddr, remote: Option<SocketAddr>) -> Vec<TcpEntry> {
+    let local_matches = |e: &TcpEntry| {
+        same_addr(e.local, local)
+            || (remote.is_some() && local.ip().is_unspecified() && e.local.port() == local.port())
+    };
     entries
         .iter()
-        .filter(|e| same_addr(e.local, local) && remote.map_or(true, |r| same_addr(e.remote, r)))
+        .filter(|e| local_matches(e) && remote.map_or(true, |r| same_addr(e.remote, r)))
         .cloned()
         .collect()
 }
@@ -313,6 +321,21 @@ mod tests {
         assert_eq!(
             entries[1].to_string(),
             "127.0.0.1:50007 -> 127.0.0.1:54321 ESTABLISHED, unread 19 B, unacknowledged 0 B"
+        );
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn a_connection_of_an_every_interface_listener_is_found_by_its_port() {
+        let entries = parse_table(SAMPLE_V4);
+        let peer: SocketAddr = "127.0.0.1:54321".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:50007".parse().unwrap();
+        let found = find(&entries, any, Some(peer));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].state, TcpState::Established);
+        assert!(
+            find(&entries, any, None).is_empty(),
+            "the listener is 127.0.0.1, not 0.0.0.0"
         );
     }
 

@@ -73,6 +73,9 @@ fn main() {
         step6_close::close(socket);
         println!("close({fd}) -> ok");
         // ANCHOR_END: exchange
+        println!();
+        println!("Next: the tutorial's whole demo: cargo run --bin echo_server, then in another");
+        println!("terminal cargo run --bin echo_client");
         Ok(())
     })
 }

@@ -43,11 +43,12 @@ fn main() {
         } else if bound.ip().is_unspecified() {
             println!("Listening on every interface: other machines on your network can connect.");
         }
-        println!("In another terminal run: cargo run --bin echo_client -- {bound}");
+        let reach = socket_steps::narrate::reachable(bound);
+        println!("In another terminal run: cargo run --bin echo_client -- {reach}");
         println!(
             "  (or: nc {} {}). Stop the server with Ctrl-C.",
-            bound.ip(),
-            bound.port()
+            reach.ip(),
+            reach.port()
         );
         serve_forever(&listener, None, write_timeout, |event| match event {
             // The seed prints Python's tuple: Server connected by ('127.0.0.1', 54321)

@@ -44,7 +44,7 @@ fn main() {
         )?;
         try_bind(
             "the same socket a second time",
-            "127.0.0.1:0".parse()?,
+            SocketAddr::new(bound.ip(), 0), // same family, so only "bound twice" is wrong
             Some(&socket),
         )?;
         // ANCHOR_END: refusals

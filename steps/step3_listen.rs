@@ -56,12 +56,13 @@ fn wait_for_reader(bound: SocketAddr) -> anyhow::Result<()> {
 // ANCHOR: fill
 /// With `--with-client`: connect clients until the queue is full, then one more.
 fn fill_the_queue(bound: SocketAddr) -> anyhow::Result<()> {
+    let target = narrate::reachable(bound); // 0.0.0.0 means "any" to bind, not a destination
     let mut clients: Vec<Socket> = Vec::new();
     for number in 1..=BACKLOG + 1 {
-        let client = client::connect(bound, client::CONNECT_TIMEOUT)
-            .map_err(|error| socket_steps::advice::connect_failed(bound, error))?;
+        let client = client::connect(target, client::CONNECT_TIMEOUT)
+            .map_err(|error| socket_steps::advice::connect_failed(target, error))?;
         let from = step2_bind::local_addr(&client)?;
-        println!("client {number}: connect({bound}) -> ok, from {from}");
+        println!("client {number}: connect({target}) -> ok, from {from}");
         clients.push(client);
         // The client's kernel sends the last ACK as connect returns; we let the server's kernel
         // queue the connection before we print the queue.
@@ -71,15 +72,15 @@ fn fill_the_queue(bound: SocketAddr) -> anyhow::Result<()> {
 
     let number = BACKLOG + 2;
     let patience = Duration::from_secs(1);
-    match client::connect(bound, patience) {
-        Ok(_) => println!("client {number}: connect({bound}) -> ok (this system queued it too)"),
+    match client::connect(target, patience) {
+        Ok(_) => println!("client {number}: connect({target}) -> ok (this system queued it too)"),
         Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {
-            println!("client {number}: connect({bound}) -> timed out after {patience:?}");
+            println!("client {number}: connect({target}) -> timed out after {patience:?}");
             explain("the queue is full, and Linux does not refuse: it drops the SYN, and the");
             explain("client would retry (after 1 s, 3 s, 7 s...) until it gives up.");
         }
         Err(error) => {
-            println!("client {number}: connect({bound}) -> error: {error}");
+            println!("client {number}: connect({target}) -> error: {error}");
             explain("this system refuses when the queue is full (Linux would drop the SYN).");
         }
     }

@@ -14,15 +14,16 @@ fn main() {
         let args = Args::from_env()?;
         title("Step 4: accept");
         let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        let target = narrate::reachable(bound); // where our own client connects
         println!();
 
         // With --with-client we connect before calling accept: the kernel completes the
         // handshake on its own, so connect returns even though nobody has accepted yet.
         let own_client = if args.with_client {
-            let client = client::connect(bound, client::CONNECT_TIMEOUT)
-                .map_err(|error| advice::connect_failed(bound, error))?;
+            let client = client::connect(target, client::CONNECT_TIMEOUT)
+                .map_err(|error| advice::connect_failed(target, error))?;
             let from = step2_bind::local_addr(&client)?;
-            println!("client: connect({bound}) -> ok, from {from}");
+            println!("client: connect({target}) -> ok, from {from}");
             explain("the client's kernel chose its port (an ephemeral port).");
             narrate::kernel_when(bound, None, |listener| listener.rx_queue >= 1);
             Some((client, from))
@@ -46,6 +47,11 @@ fn main() {
 
         println!();
         println!("The program ends: closing the connection and the listener.");
+        if own_client.is_none() {
+            explain("we never read from the connection: if the client sent something, closing");
+            explain("with unread data sends a reset (RST), and the client reports 'connection");
+            explain("reset' instead of a normal end of file (step 6 shows both).");
+        }
         drop(connection);
         drop(listener);
         println!("Next: exchange data over the connection: cargo run --bin step5_process");

@@ -23,11 +23,12 @@ fn main() {
         let args = Args::from_env()?;
         title("Step 5: process (send and recv)");
         let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        let target = narrate::reachable(bound); // where our own client connects
         if args.with_client {
-            let client = client::connect(bound, client::CONNECT_TIMEOUT)
-                .map_err(|error| advice::connect_failed(bound, error))?;
+            let client = client::connect(target, client::CONNECT_TIMEOUT)
+                .map_err(|error| advice::connect_failed(target, error))?;
             println!(
-                "client: connect({bound}) -> ok, from {}",
+                "client: connect({target}) -> ok, from {}",
                 step2_bind::local_addr(&client)?
             );
             let (connection, peer) = narrate::accept(&listener)?;

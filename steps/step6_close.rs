@@ -5,25 +5,30 @@
 //! closes first, so the TIME_WAIT is on its side. Chapter 6 of the book explains the output.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use socket_steps::cli::{run_main, Args};
 use socket_steps::echo::{python_repr, reply_to};
 use socket_steps::narrate::{self, explain, title};
-use socket_steps::proc_net::TcpState;
+use socket_steps::proc_net::{self, TcpState};
 use socket_steps::step1_create::{create_tcp_socket, describe};
 use socket_steps::step3_listen::SEED_BACKLOG;
 use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
 use socket_steps::step6_close::close;
 use socket_steps::{advice, client, step2_bind};
 
+/// How long we wait for a client in another terminal to close its side.
+const CLIENT_PATIENCE: Duration = Duration::from_secs(30);
+
 fn main() {
     run_main(|| {
         let args = Args::from_env()?;
         title("Step 6: close");
         let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        let target = narrate::reachable(bound); // where our own client connects
         let client = if args.with_client {
-            let client = client::connect(bound, client::CONNECT_TIMEOUT)
-                .map_err(|error| advice::connect_failed(bound, error))?;
+            let client = client::connect(target, client::CONNECT_TIMEOUT)
+                .map_err(|error| advice::connect_failed(target, error))?;
             let hello = client::SEED_MESSAGE.as_bytes();
             send_all(&client, hello)?;
             println!("client: connect and send {}", python_repr(hello));
@@ -47,7 +52,11 @@ fn main() {
         let after_close = narrate::kernel_when(bound, Some(peer), |e| {
             matches!(e.state, TcpState::FinWait2 | TcpState::TimeWait)
         });
-        if after_close.is_some_and(|e| e.state == TcpState::FinWait2) {
+        let listed = after_close.is_some(); // the kernel's table shows this connection
+        let half_closed = after_close
+            .as_ref()
+            .is_some_and(|e| e.state == TcpState::FinWait2);
+        if half_closed {
             explain("FIN_WAIT2: our FIN is acknowledged; the client has not closed its side yet.");
         }
 
@@ -64,12 +73,44 @@ fn main() {
             close(client);
             println!("client: close({c}) -> its FIN goes back to the server");
             // ANCHOR_END: peer_sees_eof
-        } else {
-            explain("waiting for the client to read its reply and close its side...");
+        } else if half_closed {
+            // A person at the other terminal may take a while (nc closes on Ctrl-D).
+            explain(format!(
+                "waiting (at most {CLIENT_PATIENCE:?}) for the client to close its side..."
+            ));
+            // Until TIME_WAIT, or until the entry is gone (a reset leaves no TIME_WAIT).
+            let deadline = Instant::now() + CLIENT_PATIENCE;
+            while Instant::now() < deadline
+                && proc_net::state_of(bound, Some(peer))
+                    .is_some_and(|e| e.state != TcpState::TimeWait)
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
-        narrate::kernel_when(bound, Some(peer), |e| e.state == TcpState::TimeWait);
-        explain("the side that closed first (the server here) keeps the connection in TIME_WAIT");
-        explain("for 60 s on Linux, so that stray packets cannot reach a new connection.");
+        let last = if after_close
+            .as_ref()
+            .is_some_and(|e| e.state == TcpState::TimeWait)
+        {
+            after_close // already printed: the client closed before we looked
+        } else {
+            narrate::kernel_when(bound, Some(peer), |e| e.state == TcpState::TimeWait)
+        };
+        match last.map(|e| e.state) {
+            None if listed => {
+                explain("the connection has left the table: it ended with a reset (RST), not a");
+                explain("FIN, and a reset leaves no TIME_WAIT.");
+            }
+            state => {
+                if state.is_some_and(|state| state != TcpState::TimeWait) {
+                    explain("the client has not closed its side yet; once it does, ours goes to");
+                    explain("TIME_WAIT:");
+                }
+                explain(
+                    "the side that closed first (the server here) keeps the connection in TIME_WAIT",
+                );
+                explain("for 60 s on Linux, so that stray packets cannot reach a new connection.");
+            }
+        }
 
         println!();
         close(listener);
@@ -86,20 +127,29 @@ fn main() {
 /// Binds `bound` again, first without and then with `SO_REUSEADDR`.
 fn restart(bound: SocketAddr) -> anyhow::Result<()> {
     let plain = create_tcp_socket(bound)?;
-    match step2_bind::bind(&plain, bound) {
-        Ok(()) => println!("bind without SO_REUSEADDR -> ok (no TIME_WAIT on this port here)"),
+    let refused = match step2_bind::bind(&plain, bound) {
+        Ok(()) => {
+            println!("bind without SO_REUSEADDR -> ok (no TIME_WAIT on this port here)");
+            false
+        }
         Err(error) => {
             println!("bind without SO_REUSEADDR -> error");
             explain(step2_bind::explain_bind_error(&error));
             explain("here the other socket is the connection in TIME_WAIT.");
+            true
         }
-    }
+    };
+    drop(plain); // it may hold the port now: close it before the next try
     let reusing = create_tcp_socket(bound)?;
     step2_bind::allow_quick_restart(&reusing)?;
     match step2_bind::bind(&reusing, bound) {
         Ok(()) => {
             println!("bind with SO_REUSEADDR    -> ok");
-            explain("both the old socket and the new one set SO_REUSEADDR, so Linux lets us in.");
+            if refused && cfg!(target_os = "linux") {
+                explain(
+                    "both the old socket and the new one set SO_REUSEADDR, so Linux lets us in.",
+                );
+            }
         }
         Err(error) => {
             println!("bind with SO_REUSEADDR    -> error");

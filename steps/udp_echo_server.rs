@@ -22,12 +22,16 @@ fn main() {
             udp::family_name(addr)
         );
         bind(&socket, addr)
-            .map_err(|error| advice::bind_failed(addr, env!("CARGO_BIN_NAME"), error))?;
+            .map_err(|error| advice::udp_bind_failed(addr, env!("CARGO_BIN_NAME"), error))?;
         let socket = std::net::UdpSocket::from(socket);
         let local = socket.local_addr()?;
         println!("bind({fd}, {local}) -> ok");
         println!(
             "listening on {local} (UDP: no listen(2), no accept(2); every datagram arrives on {fd})"
+        );
+        println!(
+            "In another terminal run: cargo run --bin udp_echo_client -- {local} Hello. \
+             Stop the server with Ctrl-C."
         );
         loop {
             let datagram = udp::receive_datagram(&socket, udp::RECV_SIZE)?;

@@ -42,6 +42,16 @@ mod unix {
             "listening on {} ({fd}, AF_UNIX, SOCK_STREAM)",
             path.display()
         );
+        let leftover = if unix_domain::abstract_name(&path).is_some() {
+            ""
+        } else {
+            " (its socket file stays behind; the next start removes it)"
+        };
+        println!(
+            "In another terminal run: cargo run --bin unix_echo_client -- {}. Stop the server \
+             with Ctrl-C{leftover}.",
+            path.display()
+        );
         loop {
             let (connection, peer) = listener.accept()?;
             let conn_fd = describe(&connection);
@@ -59,7 +69,12 @@ mod unix {
 
     fn bind_path(path: &Path) -> anyhow::Result<Socket> {
         let shown = path.display();
-        match unix_domain::prepare_path(path)? {
+        if path.as_os_str().is_empty() {
+            bail!("an empty path is not a socket path: give one, e.g. `cargo run --bin {PROGRAM} -- /tmp/socket-steps.sock`");
+        }
+        let state = unix_domain::prepare_path(path)
+            .map_err(|error| advice::unix_bind_failed(path, PROGRAM, error))?;
+        match state {
             PathState::Free => {}
             PathState::RemovedStale => println!(
                 "{shown} was a stale socket file (nobody answered on it): removed it, unlink({shown})"
@@ -76,8 +91,8 @@ mod unix {
         let socket = create_unix_socket()?;
         let fd = describe(&socket);
         println!("socket(AF_UNIX, SOCK_STREAM, 0) -> {fd}");
-        socket
-            .bind(&SockAddr::unix(path)?)
+        SockAddr::unix(path) // fails if the path is too long for sun_path
+            .and_then(|addr| socket.bind(&addr))
             .map_err(|error| advice::unix_bind_failed(path, PROGRAM, error))?;
         println!(
             "bind({fd}, {shown}) -> ok: the socket file {shown} now exists (see `ls -l {shown}`)"

@@ -18,6 +18,9 @@ const CLIENT: &str = env!("CARGO_BIN_EXE_client");
 fn listener() -> (socket2::Socket, SocketAddr) {
     let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 5).unwrap();
     let addr = local_addr(&listener).unwrap();
+    // An accept that waits for a connection that never comes fails (on Linux, `SO_RCVTIMEO`
+    // bounds `accept` too) instead of hanging the test.
+    listener.set_read_timeout(Some(support::LIMIT)).unwrap();
     (listener, addr)
 }
 

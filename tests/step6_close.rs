@@ -62,8 +62,19 @@ fn the_side_that_closes_first_keeps_time_wait() {
         e.state == TcpState::TimeWait
     });
     assert_eq!(server_side.map(|e| e.state), Some(TcpState::TimeWait));
-    // The client closed second: its side goes away without TIME_WAIT.
-    assert_eq!(state_of(client_addr, Some(server_addr)), None);
+    // The client closed second: its side goes away without TIME_WAIT, once the server's last
+    // ACK is processed (it may still be in flight, LAST_ACK, for a moment).
+    let deadline = std::time::Instant::now() + support::LIMIT;
+    let mut client_side = state_of(client_addr, Some(server_addr));
+    while client_side.is_some() && std::time::Instant::now() < deadline {
+        assert_ne!(
+            client_side.as_ref().map(|e| e.state),
+            Some(TcpState::TimeWait)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        client_side = state_of(client_addr, Some(server_addr));
+    }
+    assert_eq!(client_side, None);
 }
 
 #[test]
@@ -107,4 +118,44 @@ fn the_binary_serves_a_client_from_another_terminal_and_closes_first() {
         server.wait_for_exit(),
         "step6_close should end after its client"
     );
+}
+
+/// A person at the other terminal (e.g. with `nc`) may close long after the server: the server
+/// says it waits, and shows TIME_WAIT once the client has closed.
+#[test]
+#[cfg(target_os = "linux")]
+fn the_binary_waits_for_a_slow_client_to_close() {
+    use std::io::{Read, Write};
+    let mut server = support::start_server(STEP6, &["127.0.0.1:0"]);
+    let mut client = support::connect(server.addr);
+    client.write_all(b"Hello network world").unwrap();
+    let mut reply = Vec::new();
+    client.read_to_end(&mut reply).unwrap(); // the reply, then the server's FIN
+    assert_eq!(reply, b"|From Server| Hello network world");
+    support::wait_for_line(&server.lines, "FIN_WAIT2");
+    support::wait_for_line(&server.lines, "for the client to close its side");
+    drop(client);
+    support::wait_for_line(&server.lines, "TIME_WAIT");
+    support::wait_for_line(&server.lines, "bind with SO_REUSEADDR    -> ok");
+    assert!(server.wait_for_exit(), "step6_close should end cleanly");
+}
+
+/// A client that sends after the server closed gets a reset: no TIME_WAIT, and the restart still
+/// works (the failed-or-not first bind must not hold the port for the second).
+#[test]
+#[cfg(target_os = "linux")]
+fn the_binary_explains_a_reset_instead_of_time_wait() {
+    use std::io::{Read, Write};
+    let mut server = support::start_server(STEP6, &["127.0.0.1:0"]);
+    let mut client = support::connect(server.addr);
+    client.write_all(b"Hello network world").unwrap();
+    let mut reply = Vec::new();
+    client.read_to_end(&mut reply).unwrap();
+    support::wait_for_line(&server.lines, "for the client to close its side");
+    // Data for a socket that is closed on the server: its kernel answers with a reset.
+    client.write_all(b"more").unwrap();
+    support::wait_for_line(&server.lines, "it ended with a reset (RST)");
+    support::wait_for_line(&server.lines, "bind without SO_REUSEADDR -> ok");
+    support::wait_for_line(&server.lines, "bind with SO_REUSEADDR    -> ok");
+    assert!(server.wait_for_exit(), "step6_close should end cleanly");
 }

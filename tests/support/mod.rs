@@ -210,18 +210,59 @@ pub fn is_root() -> bool {
 
 /// A command for `exe` that runs as the unprivileged user `nobody` when the tests run as root
 /// (as they do in CI), so that privilege errors can be tested; otherwise as the current user.
+///
+/// `nobody` must be able to reach `exe`: a checkout under a private directory (`/root` is mode
+/// 700) is not, and exec would fail with "permission denied". Then we run a copy of `exe` from a
+/// directory of our own under the temporary directory.
 #[cfg(target_os = "linux")]
 pub fn unprivileged(exe: &str) -> Command {
     use std::os::unix::process::CommandExt;
-    let mut command = Command::new(exe);
+    let mut command;
+    if is_root() {
+        command = Command::new(reachable_by_everyone(exe));
+        command.uid(65534).gid(65534);
+    } else {
+        command = Command::new(exe);
+    }
     command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null());
-    if is_root() {
-        command.uid(65534).gid(65534);
-    }
     command
+}
+
+/// `exe` itself if every user may run it, otherwise a copy that every user may run.
+#[cfg(target_os = "linux")]
+fn reachable_by_everyone(exe: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+    let others_may = |path: &Path, bit: u32| {
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & bit != 0)
+    };
+    let path = Path::new(exe);
+    let reachable = path
+        .ancestors()
+        .skip(1)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .all(|dir| others_may(dir, 0o001))
+        && others_may(path, 0o001);
+    if reachable {
+        return path.to_path_buf();
+    }
+    // One directory per test process, one copy per program: copying while another test of this
+    // process runs the copy would fail ("text file busy"), hence the lock.
+    static COPYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = COPYING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir =
+        std::env::temp_dir().join(format!("socket-steps-unprivileged-{}", std::process::id()));
+    let copy = dir.join(path.file_name().expect("a program file name"));
+    if !copy.exists() {
+        std::fs::create_dir_all(&dir).expect("a directory for the unprivileged copy");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::copy(path, &copy).expect("copy the program for nobody");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    copy
 }
 
 /// Asserts that `text` contains each of `lines`, naming the first one missing.
@@ -237,6 +278,7 @@ pub fn socket_pair() -> (socket2::Socket, socket2::Socket, SocketAddr, SocketAdd
     use socket_steps::{step2_bind, step3_listen, step4_accept};
     let listener = step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 1).unwrap();
     let addr = step2_bind::local_addr(&listener).unwrap();
+    listener.set_read_timeout(Some(LIMIT)).unwrap(); // bounds accept on Linux
     let client = connect_socket(addr, LIMIT).unwrap();
     let (server, peer) = step4_accept::accept(&listener).unwrap();
     for socket in [&client, &server] {
