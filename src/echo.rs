@@ -11,19 +11,23 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use socket2::Socket;
 
 use crate::step4_accept::accept;
-use crate::step5_process::{recv, send_all, RECV_SIZE};
+use crate::step5_process::{recv, send_all_within, RECV_SIZE};
 
-/// How long the server waits for a client to make room for our reply (`SO_SNDTIMEO`).
+/// How long the server gives a client to take each reply.
 ///
 /// The seed has no timeout at all. We add this one so that a client that sends without ever
 /// reading cannot freeze the server forever: once both sides' buffers are full, our `send`
-/// would wait for ever. We deliberately set no *read* timeout, as in the seed: an idle client
-/// keeps the one-at-a-time server busy, which the "many clients" chapter measures.
-pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// would wait for ever. It is a deadline for the whole reply
+/// ([`send_all_within`](crate::step5_process::send_all_within)), not a timeout per `send` call,
+/// which a client that reads a few bytes now and then could renew for ever. We deliberately set
+/// no *read* timeout, as in the seed: an idle client keeps the one-at-a-time server busy, which
+/// the "many clients" chapter measures.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the seed's server puts in front of every piece it echoes: `'|From Server| ' + data`.
 pub const PREFIX: &[u8] = b"|From Server| ";
@@ -37,8 +41,9 @@ pub fn reply_to(piece: &[u8]) -> Vec<u8> {
 
 // ANCHOR: serve_connection
 /// Serves one client as the seed does: `recv(1024)`; if nothing came, the client closed, stop;
-/// otherwise send the prefixed piece back. Returns how many bytes were received.
-pub fn serve_connection(connection: &Socket) -> io::Result<u64> {
+/// otherwise send the prefixed piece back, giving up if the client does not take it within
+/// `write_timeout`. Returns how many bytes were received.
+pub fn serve_connection(connection: &Socket, write_timeout: Duration) -> io::Result<u64> {
     let mut total = 0;
     loop {
         let piece = recv(connection, RECV_SIZE)?;
@@ -46,8 +51,9 @@ pub fn serve_connection(connection: &Socket) -> io::Result<u64> {
             return Ok(total);
         }
         total += piece.len() as u64;
-        // The seed calls `send`, which may send only part of the reply; we send all of it.
-        send_all(connection, &reply_to(&piece))?;
+        // The seed calls `send`, which may send only part of the reply; we send all of it, and
+        // give up on a client that does not read it.
+        send_all_within(connection, &reply_to(&piece), write_timeout)?;
     }
 }
 // ANCHOR_END: serve_connection
@@ -69,8 +75,14 @@ pub enum Event {
 /// at a time: while one is served, the next ones wait in the accept queue.
 ///
 /// `clients` limits how many clients to serve before returning (`None`: forever, as the seed).
-/// A failure with one client is reported to `log` and does not stop the server.
-pub fn serve_forever(listener: &Socket, clients: Option<usize>, mut log: impl FnMut(Event)) {
+/// Each reply must be taken within `write_timeout` ([`WRITE_TIMEOUT`] in `echo_server`). A
+/// failure with one client is reported to `log` and does not stop the server.
+pub fn serve_forever(
+    listener: &Socket,
+    clients: Option<usize>,
+    write_timeout: Duration,
+    mut log: impl FnMut(Event),
+) {
     let mut served = 0;
     while clients.map_or(true, |limit| served < limit) {
         let (connection, peer) = match accept(listener) {
@@ -83,10 +95,7 @@ pub fn serve_forever(listener: &Socket, clients: Option<usize>, mut log: impl Fn
             }
         };
         log(Event::Connected(peer));
-        let served_ok = connection
-            .set_write_timeout(Some(WRITE_TIMEOUT))
-            .and_then(|()| serve_connection(&connection));
-        match served_ok {
+        match serve_connection(&connection, write_timeout) {
             Ok(bytes) => log(Event::Finished(peer, bytes)),
             Err(error) => log(Event::Failed(peer, error)),
         }

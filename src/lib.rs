@@ -22,6 +22,8 @@
 //! | [`ipv6`] | `AF_INET6`, `IPV6_V6ONLY` | (tests only) | `tests/ipv6.rs` | IPv6 |
 //! | [`raw`] | `SOCK_RAW` | (tests only) | `tests/raw.rs` | Raw sockets |
 //! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
+//! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
+//! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
 //! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
 //! binary), [`narrate`] (the printed narration of each call, shared by the step binaries),
@@ -44,8 +46,10 @@ pub mod step4_accept;
 pub mod step5_process;
 pub mod step6_close;
 
+pub mod bench;
 pub mod client;
 pub mod echo;
+pub mod threaded;
 
 pub mod experiments;
 pub mod ipv6;

@@ -26,6 +26,7 @@
 //! ```
 
 use std::io::{self, Read};
+use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
@@ -78,3 +79,34 @@ pub fn send_all(connection: &Socket, data: &[u8]) -> io::Result<()> {
     // END EXERCISE 5.2
 }
 // ANCHOR_END: send_all
+
+// ANCHOR: send_all_within
+/// Sends all of `data` within `limit`, or fails with `TimedOut`.
+///
+/// A write timeout (`SO_SNDTIMEO`) alone bounds each `send(2)` *call*: a call that times out
+/// after copying a few bytes returns that count, and the next call waits the full time again. A
+/// client that keeps its receive window nearly closed lets a few bytes through now and then and
+/// can hold the sender for ever. So we keep a deadline for the whole reply and, before each call,
+/// set the write timeout to the time left (one more system call, `setsockopt(2)`, per `send`).
+pub fn send_all_within(connection: &Socket, data: &[u8], limit: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + limit;
+    let mut rest = data;
+    while !rest.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // A zero timeout would mean "wait for ever" to the kernel: stop before that.
+        if left < Duration::from_millis(1) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not take our reply in time",
+            ));
+        }
+        connection.set_write_timeout(Some(left))?;
+        let sent = send(connection, rest)?;
+        if sent == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        rest = &rest[sent..];
+    }
+    Ok(())
+}
+// ANCHOR_END: send_all_within

@@ -1,6 +1,309 @@
-//! `bench_echo`: not written yet.
+//! `bench_echo`: measures the echo servers and prints one table.
+//!
+//! ```text
+//! cargo run --release --bin bench_echo            # about a minute on 2 cores
+//! cargo run --release --bin bench_echo -- --quick # a few seconds: one run, smaller sizes
+//! ```
+//!
+//! Every server runs inside this process on `127.0.0.1:0`; clients talk to it over loopback. Each
+//! row is measured several times in this same run (5, or once with `--quick`), after one
+//! uncounted warm-up, the rows taking turns run after run: throughput and
+//! total times are the median of the runs, latency percentiles are over all round trips of all runs.
+//! What the rows teach is in the book's "Performance" chapter and in `src/bench.rs`.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use socket_steps::bench::{
+    many_clients, median, percentile, round_trips, start, stream_through, Pattern, Server,
+    Workload, BIG_BUFFER,
+};
+use socket_steps::cli::run_main;
+use socket_steps::step5_process::RECV_SIZE;
+
+/// How much to measure.
+struct Plan {
+    /// Each row is measured this many times; the table shows medians.
+    runs: usize,
+    /// Bytes streamed through a server per throughput run.
+    stream_bytes: u64,
+    /// Round trips per latency run.
+    round_trips: usize,
+    /// Round trips per client, and the pause between them, in the many-clients rows.
+    rounds: usize,
+    think: Duration,
+    /// Whether to check every echoed byte's value (slower; the quick mode does).
+    verify: bool,
+}
+
+const FULL: Plan = Plan {
+    runs: 5,
+    stream_bytes: 100_000_000,
+    round_trips: 100,
+    rounds: 20,
+    think: Duration::from_millis(2),
+    verify: false,
+};
+
+const QUICK: Plan = Plan {
+    runs: 1,
+    stream_bytes: 10_000_000,
+    round_trips: 20,
+    rounds: 3,
+    think: Duration::from_millis(1),
+    verify: true,
+};
 
 fn main() {
-    eprintln!("bench_echo is not written yet");
-    std::process::exit(1);
+    run_main(|| {
+        let mut plan = &FULL;
+        for arg in std::env::args().skip(1) {
+            match arg.as_str() {
+                "--quick" => plan = &QUICK,
+                "-h" | "--help" => {
+                    bail!("usage: bench_echo [--quick]  (build with --release for real numbers)")
+                }
+                other => bail!("unknown argument `{other}`: the only option is `--quick`"),
+            }
+        }
+        print_header(plan);
+        throughput(plan)?;
+        latency(plan)?;
+        crowds(plan)?;
+        println!();
+        println!("load average at the end: {}", load_average());
+        Ok(())
+    })
+}
+
+fn print_header(plan: &Plan) {
+    println!(
+        "bench_echo{}: each row measured {} time(s) in this run",
+        if plan.runs == 1 { " --quick" } else { "" },
+        plan.runs
+    );
+    println!("machine: {}", machine());
+    println!("load average at the start: {}", load_average());
+    if cfg!(debug_assertions) {
+        println!("note: this is a debug build; use `cargo run --release --bin bench_echo` for real numbers");
+    }
+}
+
+fn throughput(plan: &Plan) -> anyhow::Result<()> {
+    let mb = plan.stream_bytes / 1_000_000;
+    println!();
+    println!("1. Throughput: {mb} MB streamed through one connection and echoed back (median of the runs)");
+    println!();
+    println!("| server                                  | recv buffer | MB/s   | recv calls | bytes per recv |");
+    println!("|-----------------------------------------|-------------|--------|------------|----------------|");
+    let rows = [
+        ("echo_server (the seed's code)", Server::Serial, RECV_SIZE),
+        (
+            "echo_server code, bigger buffer",
+            Server::SerialWithBuffer(64 * 1024),
+            64 * 1024,
+        ),
+        (
+            "echo_server code, bigger buffer",
+            Server::SerialWithBuffer(BIG_BUFFER),
+            BIG_BUFFER,
+        ),
+        (
+            "ceiling: std read/write_all, no prefix",
+            Server::PlainStd,
+            BIG_BUFFER,
+        ),
+    ];
+    // Start every server and warm it up (a first connection pays for cold caches), then measure
+    // the rows in turn, run after run: a moment when the machine is busy then touches every row
+    // a little instead of one row a lot.
+    let mut addrs = Vec::new();
+    for (_, server, _) in rows {
+        let addr = start(server)?;
+        stream_through(addr, server, plan.stream_bytes / 10, plan.verify)?;
+        addrs.push(addr);
+    }
+    let mut runs = vec![Vec::new(); rows.len()];
+    for run in 0..plan.runs {
+        progress(&format!("throughput, run {} of {}", run + 1, plan.runs));
+        for (i, (name, server, _)) in rows.iter().enumerate() {
+            runs[i].push(
+                stream_through(addrs[i], *server, plan.stream_bytes, plan.verify)
+                    .with_context(|| format!("streaming through {name}"))?,
+            );
+        }
+    }
+    for ((name, _, buffer), runs) in rows.iter().zip(runs) {
+        let speeds: Vec<f64> = runs.iter().map(|run| run.mb_per_s()).collect();
+        let calls: Vec<u64> = runs.iter().filter_map(|run| run.pieces).collect();
+        let (calls, per_call) = if calls.is_empty() {
+            ("-".to_string(), "-".to_string())
+        } else {
+            let calls = median(&calls);
+            (
+                calls.to_string(),
+                format!("{:.0}", plan.stream_bytes as f64 / calls as f64),
+            )
+        };
+        println!(
+            "| {name:<39} | {:>7} KiB | {:>6.0} | {calls:>10} | {per_call:>14} |",
+            buffer / 1024,
+            median(&speeds)
+        );
+    }
+    Ok(())
+}
+
+fn latency(plan: &Plan) -> anyhow::Result<()> {
+    println!();
+    println!(
+        "2. Round trips of a 17-byte request: {} per run, percentiles of all {} (microseconds)",
+        plan.round_trips,
+        plan.round_trips * plan.runs
+    );
+    println!();
+    println!("| server answers             | client writes          | TCP_NODELAY | p50 µs   | p99 µs   |");
+    println!("|----------------------------|------------------------|-------------|----------|----------|");
+    let rows = [
+        (Server::Lines, Pattern::WriteWriteRead, false),
+        (Server::Lines, Pattern::WriteWriteRead, true),
+        (Server::Lines, Pattern::WriteRead, false),
+        (Server::Lines, Pattern::WriteRead, true),
+        (Server::Serial, Pattern::WriteWriteRead, false),
+        (Server::Serial, Pattern::WriteWriteRead, true),
+    ];
+    let mut addrs = Vec::new();
+    for (server, pattern, nodelay) in rows {
+        let addr = start(server)?;
+        round_trips(addr, server, pattern, nodelay, 2)?; // warm-up, not counted
+        addrs.push(addr);
+    }
+    // Interleaved, as for throughput.
+    let mut times = vec![Vec::new(); rows.len()];
+    for run in 0..plan.runs {
+        progress(&format!("round trips, run {} of {}", run + 1, plan.runs));
+        for (i, &(server, pattern, nodelay)) in rows.iter().enumerate() {
+            times[i].extend(
+                round_trips(addrs[i], server, pattern, nodelay, plan.round_trips)
+                    .context("round trips")?,
+            );
+        }
+    }
+    for ((server, pattern, nodelay), times) in rows.into_iter().zip(times) {
+        let answers = match server {
+            Server::Lines => "each whole line",
+            _ => "each piece (echo_server)",
+        };
+        let writes = match pattern {
+            Pattern::WriteWriteRead => "2 writes, then read",
+            Pattern::WriteRead => "1 write, then read",
+        };
+        println!(
+            "| {answers:<26} | {writes:<22} | {:<11} | {:>8} | {:>8} |",
+            if nodelay { "set" } else { "no (Nagle)" },
+            micros(percentile(&times, 50.0)),
+            micros(percentile(&times, 99.0))
+        );
+    }
+    Ok(())
+}
+
+fn crowds(plan: &Plan) -> anyhow::Result<()> {
+    println!();
+    println!(
+        "3. Many clients: each connects, makes {} round trips of 32 bytes with {} ms pauses, closes",
+        plan.rounds,
+        plan.think.as_millis()
+    );
+    println!(
+        "   (latency percentiles of all round trips of all runs; total time: median of the runs)"
+    );
+    println!();
+    println!("| clients | server   | p50 µs   | p99 µs   | max µs   | total ms |");
+    println!("|---------|----------|----------|----------|----------|----------|");
+    let mut rows = Vec::new();
+    for clients in [1, 10, 100] {
+        for (name, server) in [("serial", Server::Serial), ("threaded", Server::Threaded)] {
+            let addr = start(server)?;
+            let warm_up = Workload {
+                clients: 1,
+                rounds: 2,
+                think: Duration::ZERO,
+            };
+            many_clients(addr, server, warm_up)?; // not counted
+            rows.push((clients, name, server, addr));
+        }
+    }
+    // Interleaved, as for throughput.
+    let mut results = vec![(Vec::new(), Vec::new()); rows.len()];
+    for run in 0..plan.runs {
+        progress(&format!("many clients, run {} of {}", run + 1, plan.runs));
+        for (i, &(clients, name, server, addr)) in rows.iter().enumerate() {
+            let workload = Workload {
+                clients,
+                rounds: plan.rounds,
+                think: plan.think,
+            };
+            let crowd = many_clients(addr, server, workload)
+                .with_context(|| format!("{clients} clients against the {name} server"))?;
+            if crowd.latencies.len() != clients * plan.rounds {
+                bail!(
+                    "{} round trips measured, expected {}",
+                    crowd.latencies.len(),
+                    clients * plan.rounds
+                );
+            }
+            results[i].0.extend(crowd.latencies);
+            results[i].1.push(crowd.total);
+        }
+    }
+    for ((clients, name, _, _), (latencies, totals)) in rows.into_iter().zip(results) {
+        println!(
+            "| {clients:>7} | {name:<8} | {:>8} | {:>8} | {:>8} | {:>8.0} |",
+            micros(percentile(&latencies, 50.0)),
+            micros(percentile(&latencies, 99.0)),
+            micros(percentile(&latencies, 100.0)),
+            median(&totals).as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
+
+fn micros(duration: Duration) -> String {
+    format!("{:.0}", duration.as_secs_f64() * 1e6)
+}
+
+/// Progress goes to standard error, so that standard output is just the table.
+fn progress(what: &str) {
+    eprintln!("measuring {what}...");
+}
+
+/// CPUs, CPU model and kernel, as far as we can tell.
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|model| model.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|release| format!("Linux {}", release.trim()))
+        .unwrap_or_else(|_| std::env::consts::OS.to_string());
+    format!("{cpus} CPUs available, {model}, {kernel}")
+}
+
+/// The 1-, 5- and 15-minute load averages (Linux), to show how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_string())
 }

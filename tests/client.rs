@@ -10,7 +10,7 @@ use std::thread;
 
 use pretty_assertions::assert_eq;
 use socket_steps::client::{connect, connect_any, exchange, SEED_MESSAGE};
-use socket_steps::echo::serve_forever;
+use socket_steps::echo::{serve_forever, WRITE_TIMEOUT};
 use socket_steps::step1_create::create_tcp_socket;
 use socket_steps::step2_bind::{bind, local_addr};
 use socket_steps::step3_listen::listening_socket;
@@ -21,7 +21,7 @@ const CLIENT: &str = env!("CARGO_BIN_EXE_client");
 fn echo_server(clients: usize) -> SocketAddr {
     let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 5).unwrap();
     let addr = local_addr(&listener).unwrap();
-    thread::spawn(move || serve_forever(&listener, Some(clients), |_| {}));
+    thread::spawn(move || serve_forever(&listener, Some(clients), WRITE_TIMEOUT, |_| {}));
     addr
 }
 

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::thread;
 
 use pretty_assertions::assert_eq;
-use socket_steps::echo::{serve_forever, PREFIX};
+use socket_steps::echo::{serve_forever, PREFIX, WRITE_TIMEOUT};
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
 
@@ -22,7 +22,7 @@ const CLIENT: &str = env!("CARGO_BIN_EXE_echo_client");
 fn start_echo(clients: usize) -> SocketAddr {
     let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 5).unwrap();
     let addr = local_addr(&listener).unwrap();
-    thread::spawn(move || serve_forever(&listener, Some(clients), |_| {}));
+    thread::spawn(move || serve_forever(&listener, Some(clients), WRITE_TIMEOUT, |_| {}));
     addr
 }
 

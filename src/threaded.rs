@@ -1,0 +1,273 @@
+//! Many clients at once: the seed's echo server with one thread per connection.
+//!
+//! The seed's server ([`crate::echo::serve_forever`]) serves one client at a time. While it waits
+//! in `recv` for a client that is connected but quiet, every other client waits too, even though
+//! the kernel has already completed their handshakes: one idle client blocks everyone
+//! (*head-of-line blocking*). Here the accept loop hands each connection to its own thread and goes
+//! straight back to `accept`, so a slow client only slows itself. The protocol is the seed's,
+//! byte for byte: each thread runs the seed's loop ([`serve_connection`]: `recv(1024)`, then
+//! the reply from [`crate::echo::reply_to`]), with a deadline on each reply.
+//!
+//! A thread per connection is simple, and for a few hundred clients it is fast. It costs one
+//! kernel task and one stack per client, so a server needs two limits that the serial one did not:
+//! - a cap on concurrent connections ([`Config::max_clients`]): at the cap the accept loop stops
+//!   accepting, and new clients wait in the kernel's accept queue until a thread is free (and
+//!   beyond the backlog their SYNs are dropped and retried, as in the listen chapter);
+//! - timeouts ([`Config::idle_timeout`], [`Config::write_timeout`]), so that a client that goes
+//!   quiet, or sends without ever reading, gives its thread back instead of holding it forever.
+//!
+//! What a production server does instead: an event loop (`epoll` on Linux, `kqueue` on BSD and
+//! macOS, IOCP on Windows) or an async runtime such as tokio, where a connection is a small task
+//! of a few hundred bytes rather than a thread with its own stack, and thousands of idle clients
+//! cost almost nothing. The code looks much like this file (`loop { let (socket, _) =
+//! listener.accept().await?; tokio::spawn(async move { ... }); }`), but the waiting happens in the
+//! runtime, not in blocked threads. The limits stay: tokio's teaching server, mini-redis, stops
+//! accepting at `MAX_CONNECTIONS` (250) with a semaphore, exactly as [`serve_forever`] does with
+//! [`Config::max_clients`], and timeouts become `tokio::time::timeout` around a read. That is the
+//! next course; this one stays with threads.
+//!
+//! One subtlety of the write timeout: `SO_SNDTIMEO` bounds each `send(2)` call, not a whole
+//! reply, and a client that reads a few bytes now and then restarts it on every call. So each
+//! reply gets a deadline ([`send_all_within`](crate::step5_process::send_all_within)), in both
+//! servers.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use socket2::Socket;
+
+use crate::echo::serve_connection;
+use crate::step4_accept::accept;
+
+// ANCHOR: limits
+/// How many clients we serve at once, by default. Above it, new clients wait in the accept queue.
+pub const MAX_CLIENTS: usize = 128;
+
+/// Our listen backlog: as many waiting connections as we serve at once (std's `TcpListener` uses
+/// 128 too). The seed's 5 would make a burst of clients lose their SYNs and retry a second later.
+pub const BACKLOG: i32 = 128;
+
+/// How long a client may stay quiet (no bytes to `recv`) before we close its connection.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client that does not read may keep one reply waiting.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Each connection thread's stack. Echoing needs little (the buffers live on the heap); Rust's
+/// default for spawned threads is 2 MiB of address space, reserved per client.
+pub const STACK_SIZE: usize = 256 * 1024;
+// ANCHOR_END: limits
+
+/// The threaded server's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// At most this many connections are served at once.
+    pub max_clients: usize,
+    /// A connection with nothing to read for this long is closed (`SO_RCVTIMEO`).
+    pub idle_timeout: Duration,
+    /// A reply that the client has not taken after this long is abandoned and the connection
+    /// closed (a deadline per reply, enforced with `SO_SNDTIMEO`).
+    pub write_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_clients: MAX_CLIENTS,
+            idle_timeout: IDLE_TIMEOUT,
+            write_timeout: WRITE_TIMEOUT,
+        }
+    }
+}
+
+/// What happened, for the server's log. Connection threads report too, so `log` must be shareable
+/// between threads (`Fn + Send + Sync`).
+#[derive(Debug)]
+pub enum Event {
+    /// `accept` returned a client; `active` connections are now being served (this one included).
+    Connected(SocketAddr, usize),
+    /// The client closed its side; we echoed this many bytes and closed ours.
+    Finished(SocketAddr, u64),
+    /// The client was quiet for longer than the idle timeout, or did not read its replies for
+    /// longer than the write timeout; we closed the connection.
+    TimedOut(SocketAddr),
+    /// The connection failed (e.g. the client reset it). Other clients are not affected.
+    Failed(SocketAddr, io::Error),
+    /// All `max_clients` threads are busy: we stop accepting until one finishes.
+    Full(usize),
+    /// `accept` failed (e.g. `EMFILE`, too many open files). We wait a moment and try again.
+    /// `repeats` counts the failures in a row, so that a log can stay quiet after the first.
+    AcceptFailed(io::Error, u64),
+    /// The operating system would not start a thread; we closed that connection.
+    SpawnFailed(SocketAddr, io::Error),
+}
+
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::Connected(peer, active) => {
+                write!(f, "connected by {peer} ({active} being served)")
+            }
+            Event::Finished(peer, bytes) => {
+                write!(
+                    f,
+                    "{peer} closed its side after {bytes} bytes: closing ours"
+                )
+            }
+            Event::TimedOut(peer) => write!(f, "{peer} timed out (quiet, or not reading): closing"),
+            Event::Failed(peer, error) => write!(f, "{peer} failed: {error}: closing"),
+            Event::Full(max) => write!(
+                f,
+                "at the cap: {max} clients being served; new clients wait in the accept queue"
+            ),
+            Event::AcceptFailed(error, repeats) => {
+                write!(
+                    f,
+                    "accept failed: {error} (failure {repeats} in a row); retrying"
+                )
+            }
+            Event::SpawnFailed(peer, error) => {
+                write!(f, "cannot start a thread for {peer}: {error}: closing it")
+            }
+        }
+    }
+}
+
+// ANCHOR: slots
+/// Counts the connections being served, and lets the accept loop wait for a free slot.
+struct Slots {
+    active: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Slots {
+    /// Waits until fewer than `max` connections are active, then takes a slot and returns how
+    /// many are active now. Calls `when_full` once before waiting, if it has to wait.
+    fn take(&self, max: usize, when_full: impl FnOnce()) -> usize {
+        let mut active = self
+            .active
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if *active >= max {
+            when_full();
+        }
+        while *active >= max {
+            // Releases the lock while waiting; `give_back` wakes us.
+            active = self
+                .freed
+                .wait(active)
+                .unwrap_or_else(|poison| poison.into_inner());
+        }
+        *active += 1;
+        *active
+    }
+
+    fn give_back(&self) {
+        let mut active = self
+            .active
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        *active -= 1;
+        self.freed.notify_one();
+    }
+}
+
+/// Gives the slot back when the connection's thread ends, however it ends (even by a panic).
+struct SlotGuard(Arc<Slots>);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.0.give_back();
+    }
+}
+// ANCHOR_END: slots
+
+// ANCHOR: serve_forever
+/// The threaded server loop: accept a client, start a thread that serves it, go back to `accept`
+/// at once. At most `config.max_clients` are served at the same time.
+///
+/// `clients` limits how many clients to accept before returning (`None`: forever); the threads of
+/// the last clients may still be running when it returns. Failures are reported to `log`, and
+/// never stop the server.
+pub fn serve_forever(
+    listener: &Socket,
+    config: &Config,
+    clients: Option<usize>,
+    log: impl Fn(Event) + Send + Sync + 'static,
+) {
+    let log = Arc::new(log);
+    let slots = Arc::new(Slots {
+        active: Mutex::new(0),
+        freed: Condvar::new(),
+    });
+    let mut accepted = 0;
+    let mut failures_in_a_row = 0;
+    while clients.map_or(true, |limit| accepted < limit) {
+        // Wait for a free slot *before* accepting: waiting clients stay in the kernel's queue.
+        let active = slots.take(config.max_clients, || log(Event::Full(config.max_clients)));
+        let guard = SlotGuard(Arc::clone(&slots));
+        let (connection, peer) = match accept(listener) {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                drop(guard);
+                failures_in_a_row += 1;
+                log(Event::AcceptFailed(error, failures_in_a_row));
+                // EMFILE does not go away by itself: the connection stays queued and the next
+                // accept fails too. We pause so that we do not spin the CPU, and retry.
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        failures_in_a_row = 0;
+        accepted += 1;
+        log(Event::Connected(peer, active));
+        let thread_log = Arc::clone(&log);
+        let timeouts = (config.idle_timeout, config.write_timeout);
+        let started = thread::Builder::new()
+            .name(format!("client {peer}"))
+            .stack_size(STACK_SIZE)
+            .spawn(move || {
+                let _slot = guard;
+                thread_log(serve_with_timeouts(&connection, peer, timeouts));
+                // `connection` is dropped here: close(2).
+            });
+        if let Err(error) = started {
+            // The closure, with the connection and the slot, was dropped: both are given back.
+            log(Event::SpawnFailed(peer, error));
+        }
+    }
+}
+// ANCHOR_END: serve_forever
+
+// ANCHOR: serve_with_timeouts
+/// Serves one client with the seed's protocol, but gives up on a client that is quiet for longer
+/// than `idle` or does not take a reply within `write`.
+fn serve_with_timeouts(
+    connection: &Socket,
+    peer: SocketAddr,
+    (idle, write): (Duration, Duration),
+) -> Event {
+    if let Err(error) = connection.set_read_timeout(Some(idle)) {
+        return Event::Failed(peer, error);
+    }
+    match serve_connection(connection, write) {
+        Ok(bytes) => Event::Finished(peer, bytes),
+        // A timed-out `recv` or `send` fails with EAGAIN (`WouldBlock`) on Unix and with
+        // `TimedOut` on Windows; our own deadline says `TimedOut`.
+        Err(error) if is_timeout(&error) => Event::TimedOut(peer),
+        Err(error) => Event::Failed(peer, error),
+    }
+}
+
+// ANCHOR_END: serve_with_timeouts
+
+/// Whether an I/O error is a socket timeout (`SO_RCVTIMEO` / `SO_SNDTIMEO` expired).
+pub fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}

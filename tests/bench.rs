@@ -1,0 +1,78 @@
+//! `bench_echo --quick` runs, checks its own echoes, and prints every row of the table. We assert
+//! correctness only: timings depend on the machine, so no test compares them.
+
+mod support;
+
+use support::{assert_success, run, stdout};
+
+const BENCH: &str = env!("CARGO_BIN_EXE_bench_echo");
+
+/// The table rows that start with `| ` and whose first cell is `first`, split into cells.
+fn rows<'a>(table: &'a str, first: &str) -> Vec<Vec<&'a str>> {
+    table
+        .lines()
+        .filter(|line| line.starts_with("| "))
+        .map(|line| {
+            line.trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect::<Vec<_>>()
+        })
+        .filter(|cells| cells[0].starts_with(first))
+        .collect()
+}
+
+fn number(cell: &str) -> f64 {
+    cell.parse()
+        .unwrap_or_else(|_| panic!("`{cell}` is not a number"))
+}
+
+#[test]
+fn quick_benchmark_prints_a_complete_table() {
+    let output = run(BENCH, &["--quick"]);
+    assert_success(&output);
+    let table = stdout(&output);
+
+    // Throughput: four rows, every speed a positive number.
+    let seed = rows(&table, "echo_server (the seed's code)");
+    assert_eq!(seed.len(), 1, "{table}");
+    assert_eq!(
+        rows(&table, "echo_server code, bigger buffer").len(),
+        2,
+        "{table}"
+    );
+    assert_eq!(rows(&table, "ceiling").len(), 1, "{table}");
+    for row in rows(&table, "echo_server")
+        .into_iter()
+        .chain(rows(&table, "ceiling"))
+    {
+        assert!(number(row[2]) > 0.0, "{row:?}");
+    }
+    // The seed's `recv(1024)` never returns more than 1024 bytes: 10 MB need at least 9,766 calls
+    // (the benchmark counts the prefixes in the echo, one per `recv`).
+    assert!(number(seed[0][3]) >= 9766.0, "{:?}", seed[0]);
+    assert!(number(seed[0][4]) <= 1024.0, "{:?}", seed[0]);
+
+    // Latency: six rows with two numbers each.
+    let latency: Vec<_> = rows(&table, "each ");
+    assert_eq!(latency.len(), 6, "{table}");
+    for row in &latency {
+        assert!(number(row[3]) <= number(row[4]), "p50 above p99: {row:?}");
+    }
+
+    // Many clients: 1, 10 and 100 clients, against both servers.
+    for clients in ["1", "10", "100"] {
+        let found = rows(&table, "")
+            .into_iter()
+            .filter(|cells| cells[0] == clients && ["serial", "threaded"].contains(&cells[1]))
+            .count();
+        assert_eq!(found, 2, "rows for {clients} clients:\n{table}");
+    }
+}
+
+#[test]
+fn unknown_arguments_are_refused_with_a_message() {
+    let output = run(BENCH, &["--fast"]);
+    let error = support::assert_clean_failure(&output);
+    assert!(error.contains("--quick"), "{error}");
+}
