@@ -170,6 +170,23 @@ pub fn snapshot() -> Option<Vec<TcpEntry>> {
     Some(entries)
 }
 
+/// A [`snapshot`] in which `local` → `remote` appears, if it appears in one of a few reads.
+///
+/// The kernel prints its table a page at a time and does not stop the world meanwhile: when many
+/// sockets come and go (thousands of TIME_WAIT entries from a benchmark, say), a read may skip a
+/// line. So when the socket we look for is missing, we read again, a few times, before we say
+/// it is not there.
+fn snapshot_finding(local: SocketAddr, remote: Option<SocketAddr>) -> Option<Vec<TcpEntry>> {
+    let mut entries = snapshot()?;
+    for _ in 0..3 {
+        if !find(&entries, local, remote).is_empty() {
+            break;
+        }
+        entries = snapshot()?;
+    }
+    Some(entries)
+}
+
 /// The entries whose local address is `local` and, if given, whose remote address is `remote`.
 ///
 /// A connection accepted by a listener bound to every interface (`0.0.0.0` or `::`) has the
@@ -200,7 +217,7 @@ fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
 /// One line for the reader: what the kernel's table says about the socket at `local` (and
 /// `remote`; without it, the listener at `local` if there is one), or why we cannot show it.
 pub fn describe(local: SocketAddr, remote: Option<SocketAddr>) -> String {
-    match snapshot() {
+    match snapshot_finding(local, remote) {
         None => format!(
             "kernel: (the TCP table /proc/net/tcp is Linux-only) local_addr = {local}{}",
             remote
@@ -229,7 +246,7 @@ pub fn describe(local: SocketAddr, remote: Option<SocketAddr>) -> String {
 /// The state of the socket at `local` → `remote` (or of the listener at `local` when `remote` is
 /// `None`), if the kernel lists it. Always `None` off Linux.
 pub fn state_of(local: SocketAddr, remote: Option<SocketAddr>) -> Option<TcpEntry> {
-    let entries = snapshot()?;
+    let entries = snapshot_finding(local, remote)?;
     let listener_only = remote.is_none();
     find(&entries, local, remote)
         .into_iter()
