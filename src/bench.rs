@@ -4,8 +4,9 @@
 //! drives it with clients over loopback and prints a table (see the "Performance" chapter). Three
 //! experiments, each a lesson:
 //! - **Throughput** ([`stream_through`]): 100 MB through the seed's server, whose `recv(1024)`
-//!   costs two system calls (a `recv` and a `send`) per KiB; the same code with a 64 KiB and a
-//!   256 KiB buffer; and a plain std echo loop as the ceiling. *System calls per byte* decide.
+//!   costs three system calls per KiB (a `recv`, a `setsockopt` for the reply's deadline and a
+//!   `send`); the same code with a 64 KiB and a 256 KiB buffer; and a plain std echo loop as the
+//!   ceiling. *System calls per byte* decide.
 //! - **Latency of small messages** ([`round_trips`]): a request written in two pieces
 //!   (write, write, read) against a server that answers whole lines waits for TCP's delayed ACK
 //!   (about 40 ms on Linux) unless the client sets `TCP_NODELAY`. *Nagle's algorithm* at work.
@@ -27,7 +28,7 @@ use socket2::Socket;
 use crate::echo::{reply_to, PREFIX};
 use crate::step3_listen::listening_socket;
 use crate::step4_accept::accept;
-use crate::step5_process::{recv, send_all};
+use crate::step5_process::{recv, send_all_within};
 use crate::threaded::{self, Config, BACKLOG};
 
 /// Which server a measurement runs against.
@@ -97,8 +98,8 @@ pub fn start(server: Server) -> io::Result<SocketAddr> {
 
 // ANCHOR: serve_connection_with
 /// The seed's `serve_connection` with one change: `recv` takes up to `buffer` bytes instead of
-/// 1024. Each loop is one `recv(2)` and one `send(2)` (or more), whatever the size: a bigger
-/// buffer means fewer system calls for the same bytes.
+/// 1024. Each loop is one `recv(2)`, one `setsockopt(2)` (the reply's deadline) and one `send(2)`
+/// (or more), whatever the size: a bigger buffer means fewer system calls for the same bytes.
 pub fn serve_connection_with(connection: &Socket, buffer: usize) -> io::Result<u64> {
     let mut total = 0;
     loop {
@@ -107,7 +108,7 @@ pub fn serve_connection_with(connection: &Socket, buffer: usize) -> io::Result<u
             return Ok(total);
         }
         total += piece.len() as u64;
-        send_all(connection, &reply_to(&piece))?;
+        send_all_within(connection, &reply_to(&piece), crate::echo::WRITE_TIMEOUT)?;
     }
 }
 // ANCHOR_END: serve_connection_with
