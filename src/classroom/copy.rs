@@ -19,6 +19,7 @@ const COPIED_DIRS: &[&str] = &["src", "steps", "tests", "book", "examples", "ben
 /// built book.
 const SKIPPED: &[&str] = &["tests/classroom.rs", "book/book"];
 
+/// What the README of a student copy starts with.
 const STUDENT_README: &str = "\
 > **This is a student copy.** The exercises 1.1 to 7.1 are `todo!()`s in `src/`: write them one
 > by one, in order. `cargo run --bin classroom -- check` shows which ones pass and what to do
