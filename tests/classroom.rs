@@ -131,6 +131,17 @@ fn new_refuses_a_folder_that_is_not_empty_and_writes_nothing() {
 }
 
 #[test]
+fn new_refuses_a_folder_inside_the_crates_own_sources_even_a_new_one() {
+    let name = format!("copy-{}", std::process::id());
+    // Removed when dropped, in case `new` wrote it after all.
+    let inside = TempDir(Path::new(ROOT).join("tests").join(&name));
+    let output = classroom_in(Path::new(ROOT), &["new", &format!("tests/{name}/class")]);
+    let err = support::assert_clean_failure(&output);
+    assert!(err.contains("inside the crate's own sources"), "{err}");
+    assert!(!inside.0.exists(), "{} was written", inside.0.display());
+}
+
+#[test]
 fn new_writes_a_student_copy_with_todos_and_no_solutions() {
     let parent = TempDir::new("new-copy");
     let copy = parent.0.join("class");

@@ -52,7 +52,7 @@ pub fn new(origin: &Origin, dir: &Path) -> anyhow::Result<()> {
     }
     let root = Path::new(origin.root);
     let files = files_to_copy(root)?;
-    if let (Ok(dir), Ok(root)) = (dir.canonicalize(), root.canonicalize()) {
+    if let (Some(dir), Ok(root)) = (resolved(dir), root.canonicalize()) {
         if COPIED_DIRS.iter().any(|d| dir.starts_with(root.join(d))) {
             bail!(
                 "`{}` is inside the crate's own sources: put the student copy somewhere else",
@@ -73,6 +73,15 @@ pub fn new(origin: &Origin, dir: &Path) -> anyhow::Result<()> {
         dir.display()
     );
     Ok(())
+}
+
+/// `dir` as an absolute path without links, even when it does not exist yet (`new` creates it):
+/// its nearest existing ancestor, canonicalized, joined with the rest.
+fn resolved(dir: &Path) -> Option<PathBuf> {
+    let dir = std::env::current_dir().ok()?.join(dir);
+    let existing = dir.ancestors().find(|a| a.exists())?;
+    let rest = dir.strip_prefix(existing).ok()?;
+    Some(existing.canonicalize().ok()?.join(rest))
 }
 
 /// The files of the reference crate that go into a student copy, relative to `root`.
