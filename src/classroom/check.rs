@@ -14,26 +14,6 @@ use super::outcomes::{strip_ansi, Status};
 use super::terminal::{bar, shorten, wrap, LiveLine};
 use super::{Entry, CLIENT_CHAPTER, MARKER_FILE};
 
-/// The student copy that the current folder is in: the nearest folder up with a `Cargo.toml`
-/// must also have the marker file.
-fn student_root() -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir().context("could not read the current folder")?;
-    let root = cwd.ancestors().find(|dir| dir.join("Cargo.toml").is_file());
-    match root {
-        Some(root) if root.join(MARKER_FILE).is_file() => Ok(root.to_path_buf()),
-        Some(root) => bail!(
-            "`check` runs inside a student copy, and {} is not one (it has no {MARKER_FILE}).\n\
-             Make one with `cargo run --bin classroom -- new DIR`, then run `check` inside DIR.\n\
-             (To test the reference crate's exercises, run `cargo run --bin classroom -- verify`.)",
-            root.display()
-        ),
-        None => bail!(
-            "`check` runs inside a student copy, and {} is not in a Rust crate at all: `cd` into your copy first",
-            cwd.display()
-        ),
-    }
-}
-
 /// `classroom check`: grades the student copy that the current folder is in. `Ok(true)` when
 /// every exercise passes; `Ok(false)` when one does not, or the copy does not compile, after
 /// saying what to do (the binary then exits with status 1).
@@ -79,6 +59,28 @@ pub fn check() -> anyhow::Result<bool> {
     Ok(results.iter().all(|r| r.status == Status::Passed))
 }
 
+/// The student copy that the current folder is in: the nearest folder up with a `Cargo.toml`
+/// must also have the marker file.
+fn student_root() -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir().context("could not read the current folder")?;
+    let root = cwd.ancestors().find(|dir| dir.join("Cargo.toml").is_file());
+    match root {
+        Some(root) if root.join(MARKER_FILE).is_file() => Ok(root.to_path_buf()),
+        Some(root) => bail!(
+            "`check` runs inside a student copy, and {} is not one (it has no {MARKER_FILE}).\n\
+             Make one with `cargo run --bin classroom -- new DIR`, then run `check` inside DIR.\n\
+             (To test the reference crate's exercises, run `cargo run --bin classroom -- verify`.)",
+            root.display()
+        ),
+        None => bail!(
+            "`check` runs inside a student copy, and {} is not in a Rust crate at all: `cd` into your copy first",
+            cwd.display()
+        ),
+    }
+}
+
+/// The table (one row per exercise), the count, and what to do next about the first exercise
+/// that does not pass.
 fn print_progress(entries: &[Entry], results: &[Graded]) {
     println!("{:<10} {:<8} {:<54} status", "step", "exercise", "task");
     for (entry, result) in entries.iter().zip(results) {
