@@ -206,7 +206,9 @@ pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
             .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
         if message.starts_with("failed printing to stdout") {
             // The reader closed our output early (e.g. `| head`): stop quietly, as `cat` does.
-        } else if let Some((id, task)) = todo.and_then(crate::classroom::parse_todo_message) {
+        } else if let Some((id, task)) =
+            todo.and_then(crate::classroom::regions::parse_todo_message)
+        {
             let chapter = id.split('.').next().unwrap_or(id);
             eprintln!("exercise {id} is not done yet: {task}");
             eprintln!("  write its code in place of the todo!(){place} (chapter {chapter} explains the call);");

@@ -30,8 +30,9 @@
 //! [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
 //! kernel's TCP table, `/proc/net/tcp`, to show each socket's state; Linux only).
 //!
-//! For teachers: [`classroom`] finds the exercise regions in the step modules (`// EXERCISE 4.1`)
-//! and makes student copies from them; `cargo run --bin classroom -- new DIR` is its front end.
+//! For teachers: [`classroom`] finds the exercise regions in the step modules (`// EXERCISE 4.1`),
+//! makes student copies from them and grades a student's work with the tests;
+//! `cargo run --bin classroom -- new DIR` (then `check`, `hint`, `verify`...) is its front end.
 //!
 //! Where teaching won over realism: every step calls the system call on its own through
 //! [`socket2`], where a real program would write `TcpListener::bind` and let std do socket + bind

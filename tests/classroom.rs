@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use pretty_assertions::assert_eq;
-use socket_steps::classroom::{self, Exercise, EXERCISE_FILES, MARKER_FILE};
+use socket_steps::classroom::catalogue::parse_catalogue;
+use socket_steps::classroom::pages::book_pages;
+use socket_steps::classroom::regions::parse;
+use socket_steps::classroom::{Exercise, EXERCISE_FILES, MARKER_FILE};
 
 const CLASSROOM: &str = env!("CARGO_BIN_EXE_classroom");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -23,7 +26,7 @@ fn exercises() -> Vec<Exercise> {
         .iter()
         .flat_map(|file| {
             let source = fs::read_to_string(Path::new(ROOT).join(file)).unwrap();
-            classroom::parse(file, &source).unwrap_or_else(|e| panic!("{e}"))
+            parse(file, &source).unwrap_or_else(|e| panic!("{e}"))
         })
         .collect()
 }
@@ -61,12 +64,15 @@ impl Drop for TempDir {
 
 #[test]
 fn every_step_and_the_client_have_exercises_each_graded_by_named_tests() {
-    let ids: Vec<String> = exercises().iter().map(|e| e.id.clone()).collect();
+    let ids: Vec<String> = exercises().iter().map(|e| e.entry.id.clone()).collect();
     assert_eq!(
         ids,
         ["1.1", "2.1", "3.1", "4.1", "5.1", "5.2", "6.1", "7.1"]
     );
-    for exercise in exercises() {
+    for Exercise {
+        entry: exercise, ..
+    } in exercises()
+    {
         let tests = Path::new(ROOT)
             .join("tests")
             .join(format!("{}.rs", exercise.test_target()));
@@ -87,7 +93,7 @@ fn every_step_and_the_client_have_exercises_each_graded_by_named_tests() {
 fn the_books_exercise_pages_are_up_to_date() {
     let dir = Path::new(ROOT).join("book/src/exercises");
     let update = std::env::var_os("UPDATE_EXERCISES").is_some();
-    for (name, page) in classroom::book_pages(&exercises()) {
+    for (name, page) in book_pages(&exercises()) {
         let path = dir.join(&name);
         if update {
             fs::create_dir_all(&dir).unwrap();
@@ -125,6 +131,17 @@ fn new_refuses_a_folder_that_is_not_empty_and_writes_nothing() {
 }
 
 #[test]
+fn new_refuses_a_folder_inside_the_crates_own_sources_even_a_new_one() {
+    let name = format!("copy-{}", std::process::id());
+    // Removed when dropped, in case `new` wrote it after all.
+    let inside = TempDir(Path::new(ROOT).join("tests").join(&name));
+    let output = classroom_in(Path::new(ROOT), &["new", &format!("tests/{name}/class")]);
+    let err = support::assert_clean_failure(&output);
+    assert!(err.contains("inside the crate's own sources"), "{err}");
+    assert!(!inside.0.exists(), "{} was written", inside.0.display());
+}
+
+#[test]
 fn new_writes_a_student_copy_with_todos_and_no_solutions() {
     let parent = TempDir::new("new-copy");
     let copy = parent.0.join("class");
@@ -155,11 +172,15 @@ fn new_writes_a_student_copy_with_todos_and_no_solutions() {
     );
 
     let catalogue = fs::read_to_string(copy.join(MARKER_FILE)).unwrap();
-    let entries = classroom::parse_catalogue(&catalogue).unwrap();
-    let expected: Vec<_> = exercises().iter().map(Exercise::entry).collect();
+    let entries = parse_catalogue(&catalogue).unwrap();
+    let expected: Vec<_> = exercises().into_iter().map(|e| e.entry).collect();
     assert_eq!(entries, expected);
 
-    for exercise in exercises() {
+    for Exercise {
+        entry: exercise,
+        solution,
+    } in exercises()
+    {
         let reference = fs::read_to_string(Path::new(ROOT).join(&exercise.file)).unwrap();
         let student = fs::read_to_string(copy.join(&exercise.file)).unwrap();
         assert!(
@@ -175,13 +196,8 @@ fn new_writes_a_student_copy_with_todos_and_no_solutions() {
             exercise.id
         );
         // Each solution line that appears nowhere else in the file must be gone.
-        let outside = reference.replace(&exercise.solution, "");
-        for line in exercise
-            .solution
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.len() > 3)
-        {
+        let outside = reference.replace(&solution, "");
+        for line in solution.lines().map(str::trim).filter(|l| l.len() > 3) {
             if !outside.contains(line) {
                 assert!(
                     !student.contains(line),
@@ -195,7 +211,13 @@ fn new_writes_a_student_copy_with_todos_and_no_solutions() {
 
 #[test]
 fn hint_and_solution_show_one_exercise() {
-    let ex = exercises().into_iter().find(|e| e.id == "4.1").unwrap();
+    let Exercise {
+        entry: ex,
+        solution,
+    } = exercises()
+        .into_iter()
+        .find(|e| e.entry.id == "4.1")
+        .unwrap();
     let hint = classroom_in(Path::new(ROOT), &["hint", "4.1"]);
     support::assert_success(&hint);
     let text = support::stdout(&hint);
@@ -204,16 +226,16 @@ fn hint_and_solution_show_one_exercise() {
         "{text}"
     );
     assert!(
-        !text.contains(ex.solution.trim()),
+        !text.contains(solution.trim()),
         "a hint must not give the solution away:\n{text}"
     );
 
-    let solution = classroom_in(Path::new(ROOT), &["solution", "4.1"]);
-    support::assert_success(&solution);
+    let shown = classroom_in(Path::new(ROOT), &["solution", "4.1"]);
+    support::assert_success(&shown);
     assert!(
-        support::stdout(&solution).contains(&ex.solution),
+        support::stdout(&shown).contains(&solution),
         "{}",
-        support::stdout(&solution)
+        support::stdout(&shown)
     );
 }
 
