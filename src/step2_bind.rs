@@ -78,9 +78,9 @@ pub fn create_and_bind(addr: SocketAddr) -> io::Result<Socket> {
     Ok(socket)
 }
 
-/// An address that no machine has: 192.0.2.1 is reserved for documentation (RFC 5737), so binding
-/// it fails with `AddrNotAvailable` everywhere.
-pub const NOT_OUR_ADDRESS: &str = "192.0.2.1:0";
+/// An address that no machine on a real network has: 198.51.100.1 is reserved for documentation
+/// (RFC 5737, TEST-NET-2), so binding it fails with `AddrNotAvailable`.
+pub const NOT_OUR_ADDRESS: &str = "198.51.100.1:0";
 
 /// What a bind error means, in one sentence for the reader.
 pub fn explain_bind_error(error: &io::Error) -> &'static str {

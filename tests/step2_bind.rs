@@ -40,7 +40,7 @@ fn ex2_1_a_taken_port_is_addr_in_use() {
 fn ex2_1_an_address_of_another_machine_is_not_available() {
     let addr: SocketAddr = NOT_OUR_ADDRESS.parse().unwrap();
     let socket = create_tcp_socket(addr).unwrap();
-    let error = bind(&socket, addr).expect_err("192.0.2.1 is not ours");
+    let error = bind(&socket, addr).expect_err("198.51.100.1 is not ours");
     assert_eq!(error.kind(), ErrorKind::AddrNotAvailable);
 }
 
@@ -107,7 +107,7 @@ fn bad_addresses_get_one_clear_message_each() {
     let cases = [
         ("127.0.0.1:70000", "from 0 to 65535"),
         ("127.0.0.1", "is not HOST:PORT"),
-        ("192.0.2.1:50007", "is not an address of this machine"),
+        ("198.51.100.1:50007", "is not an address of this machine"),
         ("no-such-host.invalid:50007", "could not resolve the host"),
     ];
     for (input, expected) in cases {
