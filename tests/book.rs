@@ -223,11 +223,11 @@ fn code_blocks(text: &str) -> Vec<CodeBlock> {
     blocks
 }
 
-/// The text with fenced code blocks and inline code spans blanked out, so that links and
-/// headings are looked for only in prose. Line structure is kept.
-fn prose_only(text: &str) -> String {
-    let mut out = String::new();
+/// Each line of a Markdown text, or `None` for the lines of fenced code blocks (fences
+/// included): where prose, links and headings can be.
+fn outside_fences(text: &str) -> Vec<Option<&str>> {
     let mut in_fence: Option<(char, usize)> = None;
+    let mut lines = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim_start();
         let fence = ['`', '~']
@@ -235,22 +235,28 @@ fn prose_only(text: &str) -> String {
             .map(|c| (c, trimmed.chars().take_while(|&x| x == c).count()))
             .find(|&(_, n)| n >= 3);
         match (in_fence, fence) {
-            (None, Some(f)) => {
-                in_fence = Some(f);
-                out.push('\n');
+            (None, Some(f)) => in_fence = Some(f),
+            (Some((c, n)), Some((c2, n2))) if c == c2 && n2 >= n => in_fence = None,
+            (Some(_), _) => {}
+            (None, None) => {
+                lines.push(Some(line));
                 continue;
             }
-            (Some((c, n)), Some((c2, n2))) if c == c2 && n2 >= n => {
-                in_fence = None;
-                out.push('\n');
-                continue;
-            }
-            (Some(_), _) => {
-                out.push('\n');
-                continue;
-            }
-            _ => {}
         }
+        lines.push(None);
+    }
+    lines
+}
+
+/// The text with fenced code blocks and inline code spans blanked out, so that links and
+/// headings are looked for only in prose. Line structure is kept.
+fn prose_only(text: &str) -> String {
+    let mut out = String::new();
+    for line in outside_fences(text) {
+        let Some(line) = line else {
+            out.push('\n');
+            continue;
+        };
         // Blank inline code: `...` spans.
         let mut in_code = false;
         for c in line.chars() {
@@ -274,25 +280,8 @@ fn prose_only(text: &str) -> String {
 fn heading_ids(text: &str) -> Vec<String> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut ids = Vec::new();
-    let mut in_fence: Option<(char, usize)> = None;
-    for line in text.lines() {
+    for line in outside_fences(text).into_iter().flatten() {
         let trimmed = line.trim_start();
-        let fence = ['`', '~']
-            .into_iter()
-            .map(|c| (c, trimmed.chars().take_while(|&x| x == c).count()))
-            .find(|&(_, n)| n >= 3);
-        match (in_fence, fence) {
-            (None, Some(f)) => {
-                in_fence = Some(f);
-                continue;
-            }
-            (Some((c, n)), Some((c2, n2))) if c == c2 && n2 >= n => {
-                in_fence = None;
-                continue;
-            }
-            (Some(_), _) => continue,
-            _ => {}
-        }
         let hashes = trimmed.chars().take_while(|&c| c == '#').count();
         if line.len() - trimmed.len() > 3 || !(1..=6).contains(&hashes) {
             continue;
