@@ -103,3 +103,14 @@ fn raw_socket_without_privilege_is_explained() {
         "{text}"
     );
 }
+
+#[test]
+fn windows_socket_handles_read_as_file_descriptors_in_tests() {
+    // The tests' own helper: on Windows our programs print `socket 340`, on Unix `fd 3`.
+    let mut names = support::HandleNames::default();
+    assert_eq!(
+        names.rename("accept(socket 340) -> new socket socket 356, socket(AF_INET..."),
+        "accept(fd 3) -> new socket fd 4, socket(AF_INET..."
+    );
+    assert_eq!(names.rename("close(socket 356)"), "close(fd 4)");
+}

@@ -75,10 +75,49 @@ pub fn wait_with_limit(mut child: Child, what: &str) -> Output {
 /// File descriptors are renumbered as if the program had inherited only stdin, stdout and
 /// stderr (see [`shift_fds`]), so that tests can expect its first socket to be `fd 3`.
 pub fn stdout(output: &Output) -> String {
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let text = HandleNames::default().rename(&String::from_utf8_lossy(&output.stdout));
     match fds(&text).min() {
         Some(lowest) if lowest > 3 => shift_fds(&text, lowest - 3),
         _ => text,
+    }
+}
+
+/// Windows names a socket by a handle, which our programs print as `socket 340`, where Unix
+/// prints `fd 3`. We rename each distinct handle, in order of first appearance, `fd 3`, `fd 4`...
+/// so that the tests' expectations hold on both. Unix output has no `socket <number>`, so there
+/// this changes nothing.
+#[derive(Default)]
+pub struct HandleNames {
+    seen: Vec<String>,
+}
+
+impl HandleNames {
+    /// `text` with every `socket <handle>` written as `fd <n>`.
+    pub fn rename(&mut self, text: &str) -> String {
+        let mut result = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find("socket ") {
+            let after = &rest[at + "socket ".len()..];
+            let digits = after.chars().take_while(char::is_ascii_digit).count();
+            if digits == 0 {
+                result.push_str(&rest[..at + "socket ".len()]);
+                rest = after;
+                continue;
+            }
+            let handle = after[..digits].to_string();
+            let index = match self.seen.iter().position(|h| *h == handle) {
+                Some(index) => index,
+                None => {
+                    self.seen.push(handle);
+                    self.seen.len() - 1
+                }
+            };
+            result.push_str(&rest[..at]);
+            result.push_str(&format!("fd {}", index + 3));
+            rest = &after[digits..];
+        }
+        result.push_str(rest);
+        result
     }
 }
 
@@ -216,7 +255,9 @@ pub fn read_lines(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<St
     let (send, lines) = mpsc::channel();
     thread::spawn(move || {
         let mut offset = None;
+        let mut handles = HandleNames::default();
         for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let line = handles.rename(&line);
             if offset.is_none() {
                 offset = fds(&line).next().map(|first| first.saturating_sub(3));
             }
