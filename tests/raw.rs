@@ -71,7 +71,6 @@ const CHILD: &str = "SOCKET_STEPS_RAW_CHILD";
 #[test]
 #[cfg(target_os = "linux")]
 fn without_privilege_a_raw_socket_is_permission_denied() {
-    use std::os::unix::process::CommandExt;
     if !support::is_root() {
         // We are unprivileged already: try it here.
         let error = create_raw_socket().expect_err("an ordinary user cannot create a raw socket");
@@ -79,9 +78,11 @@ fn without_privilege_a_raw_socket_is_permission_denied() {
         return;
     }
     // As root, run the one test below in a child that becomes `nobody` (uid and gid 65534)
-    // before it starts: setuid drops root's capabilities.
+    // before it starts: setuid drops root's capabilities. `support::unprivileged` runs a copy of
+    // this test program that `nobody` can reach, wherever the checkout lives.
     let exe = std::env::current_exe().unwrap();
-    let output = std::process::Command::new(&exe)
+    let exe = exe.to_str().expect("a UTF-8 path to the test program");
+    let child = support::unprivileged(exe)
         .args([
             "--exact",
             "raw_socket_as_nobody",
@@ -90,19 +91,9 @@ fn without_privilege_a_raw_socket_is_permission_denied() {
             "--test-threads=1",
         ])
         .env(CHILD, "1")
-        .uid(65534)
-        .gid(65534)
-        .output();
-    let output = match output {
-        Ok(output) => output,
-        Err(error) => {
-            println!(
-                "SKIPPED: cannot start {} as uid 65534: {error}",
-                exe.display()
-            );
-            return;
-        }
-    };
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {exe} as uid 65534: {error}"));
+    let output = support::wait_with_limit(child, exe);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

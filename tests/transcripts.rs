@@ -18,8 +18,10 @@
 //!   `('127.0.0.1', 41234)`) gets the same name. Port 0 and ports below 1024 stay.
 //! - file descriptors: `fd N` numbers are shifted so that the lowest is 3, keeping their order
 //!   and differences (normally the shift is 0: a program's first socket is fd 3).
+//! - socket paths: the Unix-domain pair runs on a socket in a fresh temporary directory, written
+//!   as the programs' default path, `/tmp/socket-steps.sock`.
 //!
-//! The servers that run forever (`echo_server`) are run in a scripted session: start the server
+//! The servers that run forever (`echo_server`, `udp_echo_server`, `unix_echo_server`) are run in a scripted session: start the server
 //! on port 0, run the clients against it, wait for the server to log that they left, stop it.
 //!
 //! Linux only: the transcripts show `/proc/net/tcp`, which other systems do not have.
@@ -48,6 +50,10 @@ fn exe(name: &str) -> &'static str {
         "client" => env!("CARGO_BIN_EXE_client"),
         "echo_server" => env!("CARGO_BIN_EXE_echo_server"),
         "echo_client" => env!("CARGO_BIN_EXE_echo_client"),
+        "udp_echo_server" => env!("CARGO_BIN_EXE_udp_echo_server"),
+        "udp_echo_client" => env!("CARGO_BIN_EXE_udp_echo_client"),
+        "unix_echo_server" => env!("CARGO_BIN_EXE_unix_echo_server"),
+        "unix_echo_client" => env!("CARGO_BIN_EXE_unix_echo_client"),
         other => panic!("no binary named {other} in this test's list"),
     }
 }
@@ -59,6 +65,8 @@ fn exe(name: &str) -> &'static str {
 #[derive(Default)]
 struct Names {
     ports: BTreeMap<u16, String>,
+    /// Run-varying paths (a temporary directory) and what the transcripts write instead.
+    paths: Vec<(String, String)>,
 }
 
 /// The ports of `IP:PORT` addresses in `text` (IPv4 `127.0.0.1:41234`, IPv6 `[::1]:41234`),
@@ -129,6 +137,11 @@ fn replace_numbers(text: &str, mut replace: impl FnMut(&str, &str) -> Option<Str
 impl Names {
     /// Normalises ports (with the names this session has given so far) and file descriptors.
     fn normalise(&mut self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (path, shown) in &self.paths {
+            text = text.replace(path.as_str(), shown);
+        }
+        let text = text.as_str();
         for port in address_ports(text) {
             if port >= 1024 && !self.ports.contains_key(&port) {
                 let name = format!("PORT{}", self.ports.len() + 1);
@@ -199,7 +212,18 @@ impl Transcript {
     }
 }
 
+/// The command a reader types; an argument with a space in it is quoted, as in a shell.
 fn command_line(bin: &str, args: &[&str]) -> String {
+    let args: Vec<String> = args
+        .iter()
+        .map(|arg| {
+            if arg.contains(' ') {
+                format!("\"{arg}\"")
+            } else {
+                arg.to_string()
+            }
+        })
+        .collect();
     if args.is_empty() {
         format!("cargo run --bin {bin}")
     } else {
@@ -216,7 +240,11 @@ fn self_driving(name: &'static str, bin: &str) -> Transcript {
 /// Compares the rendered transcripts with their files, or rewrites the files when
 /// `UPDATE_TRANSCRIPTS` is set. Transcripts of one session share their port names.
 fn check(session: &[Transcript]) {
-    let mut names = Names::default();
+    check_with(Names::default(), session);
+}
+
+/// [`check`], with `names` that already know some run-varying values (a temporary path).
+fn check_with(mut names: Names, session: &[Transcript]) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/transcripts");
     for transcript in session {
         assert!(
@@ -326,7 +354,12 @@ impl Drop for Background {
 
 /// Starts `echo_server` on a free port and returns it with the address it announced.
 fn echo_server() -> (Background, String) {
-    let mut server = Background::start("echo_server", &["127.0.0.1:0"]);
+    start_server("echo_server", &["127.0.0.1:0"])
+}
+
+/// Starts a server binary and returns it with the address (or path) it says it listens on.
+fn start_server(bin: &str, args: &[&str]) -> (Background, String) {
+    let mut server = Background::start(bin, args);
     let line = server.wait_for("listening on ");
     let addr = line
         .split("listening on ")
@@ -418,6 +451,81 @@ fn echo_demo_server_and_client() {
     ]);
 }
 
+#[test]
+fn udp_echo_server_and_client() {
+    let server_args = ["127.0.0.1:0"];
+    let (mut server, addr) = start_server("udp_echo_server", &server_args);
+    // Two messages, two datagrams: the chapter's point about message boundaries.
+    let args = [addr.as_str(), "Hello", "network world"];
+    let client = support::run(exe("udp_echo_client"), &args);
+    support::assert_success(&client);
+    // The server logs each answer after sending it: wait for both.
+    server.wait_for("send_to(");
+    server.wait_for("send_to(");
+    let server = Transcript {
+        name: "udp_echo_server",
+        command: command_line("udp_echo_server", &server_args),
+        output: server.stop(),
+    };
+    check(&[
+        server,
+        Transcript::new("udp_echo_client", "udp_echo_client", &args, &client),
+    ]);
+}
+
+/// A fresh directory under the temporary directory, removed when dropped.
+#[cfg(unix)]
+struct TempDir(PathBuf);
+
+#[cfg(unix)]
+impl TempDir {
+    fn new(what: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("socket-steps-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        TempDir(dir)
+    }
+}
+
+#[cfg(unix)]
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn unix_echo_server_and_client() {
+    let dir = TempDir::new("transcript");
+    let path = dir.0.join("echo.sock");
+    let path = path.to_str().expect("a UTF-8 temporary path");
+    let server_args = [path];
+    let (mut server, announced) = start_server("unix_echo_server", &server_args);
+    assert_eq!(announced, path, "the server listens on the path we gave");
+    let args = [path];
+    let client = support::run(exe("unix_echo_client"), &args);
+    support::assert_success(&client);
+    // The server closes the connection once the client has closed its side.
+    server.wait_for("close(");
+    let server = Transcript {
+        name: "unix_echo_server",
+        command: command_line("unix_echo_server", &server_args),
+        output: server.stop(),
+    };
+    let names = Names {
+        paths: vec![(path.to_string(), "/tmp/socket-steps.sock".to_string())],
+        ..Names::default()
+    };
+    check_with(
+        names,
+        &[
+            server,
+            Transcript::new("unix_echo_client", "unix_echo_client", &args, &client),
+        ],
+    );
+}
+
 /// Every transcript this file checks. A file in `book/src/transcripts/` that is not here would
 /// never be checked again, and would silently go stale.
 const CHECKED: &[&str] = &[
@@ -430,6 +538,10 @@ const CHECKED: &[&str] = &[
     "client",
     "echo_server",
     "echo_client",
+    "udp_echo_server",
+    "udp_echo_client",
+    "unix_echo_server",
+    "unix_echo_client",
 ];
 
 #[test]
@@ -485,6 +597,32 @@ fn numbers_that_are_not_ports_stay() {
     assert_eq!(
         names.normalise(text),
         "recv(fd 3, 1024) -> 2500 bytes; 127.0.0.1:PORT1; 0x41234 A41234 41234B; 192.0.2.1:0"
+    );
+}
+
+#[test]
+fn paths_are_replaced_before_ports_are_named() {
+    let mut names = Names {
+        paths: vec![(
+            "/tmp/socket-steps-transcript-4242/echo.sock".to_string(),
+            "/tmp/socket-steps.sock".to_string(),
+        )],
+        ..Names::default()
+    };
+    assert_eq!(
+        names.normalise("bind(fd 3, /tmp/socket-steps-transcript-4242/echo.sock) -> ok"),
+        "bind(fd 3, /tmp/socket-steps.sock) -> ok"
+    );
+}
+
+#[test]
+fn arguments_with_spaces_are_quoted() {
+    assert_eq!(
+        command_line(
+            "udp_echo_client",
+            &["127.0.0.1:0", "Hello", "network world"]
+        ),
+        "cargo run --bin udp_echo_client -- 127.0.0.1:0 Hello \"network world\""
     );
 }
 
