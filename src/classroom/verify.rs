@@ -99,11 +99,7 @@ impl Verifier<'_> {
         self.build("every exercise unsolved")?;
         self.live
             .show("running `classroom check` in the fresh copy...");
-        let fresh = self
-            .classroom(&["check"])
-            .env("CARGO_TARGET_DIR", self.target_dir)
-            .output()
-            .context("could not run the copy's `classroom check`")?;
+        let fresh = self.check_in_copy()?;
         self.live.clear();
         let fresh_out = String::from_utf8_lossy(&fresh.stdout);
         let first = &self.entries[0];
@@ -281,11 +277,7 @@ impl Verifier<'_> {
         let first = &self.entries[0];
         self.live
             .show("running `classroom check` and `classroom solution` in the solved copy...");
-        let solved = self
-            .classroom(&["check"])
-            .env("CARGO_TARGET_DIR", self.target_dir)
-            .output()
-            .context("could not run the copy's `classroom check`")?;
+        let solved = self.check_in_copy()?;
         let leak = self
             .classroom(&["solution", &first.id])
             .output()
@@ -360,6 +352,14 @@ impl Verifier<'_> {
     }
 
     /// The copy's own `classroom ARGS`, as built by [`Verifier::build`], run in the copy.
+    /// Runs the copy's own `classroom check`, sharing our build folder.
+    fn check_in_copy(&self) -> anyhow::Result<std::process::Output> {
+        self.classroom(&["check"])
+            .env("CARGO_TARGET_DIR", self.target_dir)
+            .output()
+            .context("could not run the copy's `classroom check`")
+    }
+
     fn classroom(&self, args: &[&str]) -> Command {
         let exe = self
             .target_dir
