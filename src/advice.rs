@@ -390,14 +390,9 @@ mod tests {
             Some(crate::proc_net::TcpState::TimeWait)
         );
         // Wait for the client's side to be gone, so that only the TIME_WAIT holds the port.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while crate::proc_net::state_of(peer, Some(addr)).is_some() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the client side stays"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
+        let limit = std::time::Duration::from_secs(20);
+        let client_side = crate::proc_net::wait_until(peer, Some(addr), limit, |e| e.is_none());
+        assert_eq!(client_side, None, "the client side stays");
         let again = step1_create::create_tcp_socket(addr).unwrap();
         let error = step2_bind::bind(&again, addr).expect_err("TIME_WAIT holds the port");
         let text = bind_failed(addr, "step2_bind", error).to_string();

@@ -266,14 +266,24 @@ pub fn wait_for(
     limit: std::time::Duration,
     ready: impl Fn(&TcpEntry) -> bool,
 ) -> Option<TcpEntry> {
+    wait_until(local, remote, limit, |entry| entry.is_some_and(&ready))
+}
+
+/// Like [`wait_for`], but `ready` also sees a missing entry (`None`), so one can wait for a
+/// socket to be *gone* from the table, e.g. the side that closed second once its last ACK is in.
+pub fn wait_until(
+    local: SocketAddr,
+    remote: Option<SocketAddr>,
+    limit: std::time::Duration,
+    ready: impl Fn(Option<&TcpEntry>) -> bool,
+) -> Option<TcpEntry> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
     let deadline = std::time::Instant::now() + limit;
     loop {
         let entry = state_of(local, remote);
-        let settled = entry.as_ref().is_some_and(&ready);
-        if entry.is_none() && !cfg!(target_os = "linux") {
-            return None;
-        }
-        if settled || std::time::Instant::now() >= deadline {
+        if ready(entry.as_ref()) || std::time::Instant::now() >= deadline {
             return entry;
         }
         std::thread::sleep(std::time::Duration::from_millis(2));

@@ -5,7 +5,7 @@
 //! closes first, so the TIME_WAIT is on its side. Chapter 6 of the book explains the output.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket_steps::cli::{run_main, Args};
 use socket_steps::echo::{python_repr, reply_to};
@@ -79,13 +79,9 @@ fn main() {
                 "waiting (at most {CLIENT_PATIENCE:?}) for the client to close its side..."
             ));
             // Until TIME_WAIT, or until the entry is gone (a reset leaves no TIME_WAIT).
-            let deadline = Instant::now() + CLIENT_PATIENCE;
-            while Instant::now() < deadline
-                && proc_net::state_of(bound, Some(peer))
-                    .is_some_and(|e| e.state != TcpState::TimeWait)
-            {
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            proc_net::wait_until(bound, Some(peer), CLIENT_PATIENCE, |e| {
+                e.map_or(true, |e| e.state == TcpState::TimeWait)
+            });
         }
         let last = if after_close
             .as_ref()

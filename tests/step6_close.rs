@@ -53,7 +53,7 @@ fn half_close_lets_the_peer_still_reply() {
 #[test]
 #[cfg(target_os = "linux")]
 fn the_side_that_closes_first_keeps_time_wait() {
-    use socket_steps::proc_net::{state_of, wait_for, TcpState};
+    use socket_steps::proc_net::{wait_for, wait_until, TcpState};
     let (client, server, server_addr, client_addr) = support::socket_pair();
     close(server);
     assert_eq!(recv(&client, RECV_SIZE).unwrap(), b"");
@@ -64,16 +64,9 @@ fn the_side_that_closes_first_keeps_time_wait() {
     assert_eq!(server_side.map(|e| e.state), Some(TcpState::TimeWait));
     // The client closed second: its side goes away without TIME_WAIT, once the server's last
     // ACK is processed (it may still be in flight, LAST_ACK, for a moment).
-    let deadline = std::time::Instant::now() + support::LIMIT;
-    let mut client_side = state_of(client_addr, Some(server_addr));
-    while client_side.is_some() && std::time::Instant::now() < deadline {
-        assert_ne!(
-            client_side.as_ref().map(|e| e.state),
-            Some(TcpState::TimeWait)
-        );
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        client_side = state_of(client_addr, Some(server_addr));
-    }
+    let client_side = wait_until(client_addr, Some(server_addr), support::LIMIT, |e| {
+        e.map_or(true, |e| e.state == TcpState::TimeWait)
+    });
     assert_eq!(client_side, None);
 }
 
