@@ -390,3 +390,27 @@ pub fn socket_pair() -> (socket2::Socket, socket2::Socket, SocketAddr, SocketAdd
 pub fn connect_socket(addr: SocketAddr, timeout: Duration) -> std::io::Result<socket2::Socket> {
     TcpStream::connect_timeout(&addr, timeout).map(socket2::Socket::from)
 }
+
+/// `python3`, to run the tutorial's own programs (`tests/python/`) against ours; `None`, with a
+/// note on stderr, if it is not installed. In strict mode (`SOCKET_STEPS_STRICT=1`, as in CI) a
+/// missing `python3` fails the test instead of skipping it.
+pub fn python3() -> Option<&'static str> {
+    let found = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("SOCKET_STEPS_STRICT").is_none(),
+            "python3 is not installed, and SOCKET_STEPS_STRICT forbids skipping the tests that \
+             run the tutorial's own programs"
+        );
+        eprintln!("skipped: python3 is not installed, so the tutorial's own programs cannot run");
+    }
+    found.then_some("python3")
+}
+
+/// The path of one of the tutorial's Python programs in `tests/python/`.
+pub fn python_file(name: &str) -> String {
+    format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
+}
