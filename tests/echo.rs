@@ -137,7 +137,9 @@ fn a_port_in_use_is_a_clear_error() {
 
 #[test]
 fn the_tutorials_python_client_talks_to_our_server() {
-    let Some(python) = support::python3() else { return };
+    let Some(python) = support::python3() else {
+        return;
+    };
     let server = support::start_server(SERVER, &["127.0.0.1:0"]);
     let port = server.addr.port().to_string();
     let output = support::run(
@@ -153,8 +155,13 @@ fn the_tutorials_python_client_talks_to_our_server() {
 
 #[test]
 fn our_client_talks_to_the_tutorials_python_server() {
-    let Some(python) = support::python3() else { return };
-    let server = support::start_server(python, &[&support::python_file("seed_server.py"), "127.0.0.1", "0"]);
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let server = support::start_server(
+        python,
+        &[&support::python_file("seed_server.py"), "127.0.0.1", "0"],
+    );
     let output = support::run(CLIENT, &[&server.addr.to_string()]);
     support::assert_success(&output);
     assert_eq!(
