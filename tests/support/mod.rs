@@ -4,6 +4,22 @@
 //! Every wait here has a deadline, so a bug makes a test fail with a message instead of hanging.
 #![allow(dead_code)] // Each test file uses only some of these helpers.
 
+mod skip;
+#[allow(unused_imports)] // Each test file uses only some of these helpers.
+pub use skip::{require, skip, strict};
+
+// A test's probe in a child process: in a network namespace of its own, or as user nobody.
+#[cfg(target_os = "linux")]
+mod child;
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)]
+pub use child::{as_nobody, in_a_private_network, in_private_network};
+#[cfg(target_os = "linux")]
+mod dns_stub;
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)]
+pub use dns_stub::dns_stub;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
@@ -391,23 +407,22 @@ pub fn connect_socket(addr: SocketAddr, timeout: Duration) -> std::io::Result<so
     TcpStream::connect_timeout(&addr, timeout).map(socket2::Socket::from)
 }
 
-/// `python3`, to run the tutorial's own programs (`tests/python/`) against ours; `None`, with a
-/// note on stderr, if it is not installed. In strict mode (`SOCKET_STEPS_STRICT=1`, as in CI) a
-/// missing `python3` fails the test instead of skipping it.
+/// `python3`, to run the tutorial's own programs (`tests/python/`) against ours, if it runs here;
+/// otherwise the test [`skip`]s (fails in strict mode).
 pub fn python3() -> Option<&'static str> {
-    let found = Command::new("python3")
+    let version = Command::new("python3")
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("SOCKET_STEPS_STRICT").is_none(),
-            "python3 is not installed, and SOCKET_STEPS_STRICT forbids skipping the tests that \
-             run the tutorial's own programs"
-        );
-        eprintln!("skipped: python3 is not installed, so the tutorial's own programs cannot run");
-    }
-    found.then_some("python3")
+        .map_err(|error| error.to_string())
+        .and_then(|o| match o.status.success() {
+            true => Ok(()),
+            false => Err(format!("python3 --version: {}", o.status)),
+        });
+    require(
+        version,
+        "python3 is needed to run the tutorial's own programs",
+    )
+    .map(|()| "python3")
 }
 
 /// The path of one of the tutorial's Python programs in `tests/python/`.
