@@ -260,8 +260,9 @@ fn recv_returns_zero_bytes_at_end_of_stream() -> io::Result<()> {
 fn shutdown_write_is_a_half_close() -> io::Result<()> {
     let (client, server) = loopback_pair()?;
     send_all(&client, b"question")?;
-    finish_sending(&client)?; // shutdown(SHUT_WR): our FIN goes out, we can still receive
-                              // The server reads to end of stream: it knows the question is complete...
+    // shutdown(SHUT_WR): our FIN goes out, and we can still receive.
+    finish_sending(&client)?;
+    // The server reads to end of stream: it knows the question is complete...
     assert_eq!(recv_until_closed(&server)?, b"question");
     // ...and can still answer on the same connection.
     send_all(&server, b"answer")?;
