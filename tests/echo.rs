@@ -136,15 +136,21 @@ fn a_port_in_use_is_a_clear_error() {
     );
 }
 
+/// `python3`, if it runs here; otherwise the test [`support::skip`]s (fails in strict mode).
 fn python() -> Option<&'static str> {
-    let found = Command::new("python3")
+    let version = Command::new("python3")
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("skipped: python3 is not installed, so the tutorial's own programs cannot run");
-    }
-    found.then_some("python3")
+        .map_err(|error| error.to_string())
+        .and_then(|o| match o.status.success() {
+            true => Ok(()),
+            false => Err(format!("python3 --version: {}", o.status)),
+        });
+    support::require(
+        version,
+        "python3 is needed to run the tutorial's own programs",
+    )
+    .map(|()| "python3")
 }
 
 fn python_file(name: &str) -> String {

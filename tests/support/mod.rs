@@ -4,6 +4,22 @@
 //! Every wait here has a deadline, so a bug makes a test fail with a message instead of hanging.
 #![allow(dead_code)] // Each test file uses only some of these helpers.
 
+mod skip;
+#[allow(unused_imports)] // Each test file uses only some of these helpers.
+pub use skip::{require, skip, strict};
+
+// A test's probe in a child process: in a network namespace of its own, or as user nobody.
+#[cfg(target_os = "linux")]
+mod child;
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)]
+pub use child::{as_nobody, in_a_private_network, in_private_network};
+#[cfg(target_os = "linux")]
+mod dns_stub;
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)]
+pub use dns_stub::dns_stub;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
