@@ -14,23 +14,15 @@ use std::process::Command;
 
 use socket_steps::wire::{capture::Capture, Shown, Wire, WireOptions};
 
-/// Says why a test cannot run here; under `SOCKET_STEPS_STRICT=1` (CI) that is a failure.
-fn skip(why: &str) {
-    if std::env::var_os("SOCKET_STEPS_STRICT").is_some_and(|v| v == "1") {
-        panic!("SOCKET_STEPS_STRICT=1, and this test cannot run: {why}");
-    }
-    println!("SKIPPED: {why}");
-}
-
 /// A wire that prints its lines, or `None` (after saying why) without the privilege.
 fn wire(pcap: Option<std::path::PathBuf>) -> Option<Wire> {
     if !support::is_root() {
-        skip("capturing packets needs root or CAP_NET_RAW");
+        support::skip("capturing packets needs root or CAP_NET_RAW");
         return None;
     }
     let wire = Wire::start(&WireOptions { print: true, pcap }).expect("the wire starts");
     if !wire.is_on() {
-        skip("root here cannot open a packet socket (no CAP_NET_RAW in this container?)");
+        support::skip("root here cannot open a packet socket (no CAP_NET_RAW in this container?)");
         return None;
     }
     Some(wire)
@@ -113,7 +105,7 @@ fn tcpdump_reads_the_pcap_file() {
         Ok(output) => output,
         Err(error) => {
             let _ = std::fs::remove_dir_all(&dir);
-            return skip(&format!(
+            return support::skip(&format!(
                 "no tcpdump here ({error}): apt-get install tcpdump"
             ));
         }
@@ -140,67 +132,31 @@ fn tcpdump_reads_the_pcap_file() {
     assert!(lines[3].contains("Flags [F.]"), "{text}");
 }
 
-/// The environment variable that tells [`wire_as_nobody`] it runs in the child.
-const CHILD: &str = "SOCKET_STEPS_WIRE_CHILD";
-
 #[test]
 fn without_the_privilege_there_is_no_capture_and_no_error() {
-    if !support::is_root() {
-        return check_unprivileged();
-    }
-    // As root, we run the check in a child that becomes `nobody` (see tests/raw.rs).
-    let exe = std::env::current_exe().unwrap();
-    let exe = exe.to_str().expect("a UTF-8 path to the test program");
-    let child = support::unprivileged(exe)
-        .args(["--exact", "wire_as_nobody", "--ignored", "--nocapture"])
-        .env(CHILD, "1")
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {exe} as uid 65534: {error}"));
-    let output = support::wait_with_limit(child, exe);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("1 passed"),
-        "the child ran the test:\n{stdout}"
-    );
-    assert!(
-        stderr.contains("needs CAP_NET_RAW"),
-        "the advice line:\n{stderr}"
-    );
-}
-
-#[test]
-#[ignore = "runs in the child started by without_the_privilege_there_is_no_capture_and_no_error"]
-fn wire_as_nobody() {
-    assert_eq!(
-        std::env::var(CHILD).as_deref(),
-        Ok("1"),
-        "run only as the child"
-    );
-    check_unprivileged();
-}
-
-fn check_unprivileged() {
-    let error = Capture::open()
-        .err()
-        .expect("no packet socket without CAP_NET_RAW");
-    assert_eq!(
-        error.kind(),
-        std::io::ErrorKind::PermissionDenied,
-        "{error}"
-    );
-    let mut wire = Wire::start(&WireOptions {
-        print: true,
-        pcap: None,
-    })
-    .expect("not an error");
-    assert!(!wire.is_on());
-    // Every call on a wire that is off does nothing, at once.
-    let started = std::time::Instant::now();
-    wire.watch(&[50007]);
-    wire.show("connect", 3);
-    assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    // As root (CI), the probe runs in a child that is user `nobody`.
+    support::as_nobody(|| {
+        let error = Capture::open()
+            .err()
+            .expect("no packet socket without CAP_NET_RAW");
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::PermissionDenied,
+            "{error}"
+        );
+        let mut wire = Wire::start(&WireOptions {
+            print: true,
+            pcap: None,
+        })
+        .expect("not an error");
+        assert!(!wire.is_on());
+        // Every call on a wire that is off does nothing, at once.
+        let started = std::time::Instant::now();
+        wire.watch(&[50007]);
+        wire.show("connect", 3);
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+        Ok(())
+    });
 }
 
 #[test]
