@@ -9,7 +9,7 @@
 mod support;
 
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 
 use socket_steps::client::connect;
 use socket_steps::experiments::{loopback_pair, send_until_full, wait_for_bytes, PATIENCE};
@@ -505,7 +505,7 @@ fn a_name_that_does_not_resolve_fails_before_any_socket() {
         );
         // std's connect resolves first too: the error is the resolver's, not a refusal or a
         // timeout, and no socket was made.
-        let error = TcpStream::connect("no-such-host.invalid:50007").unwrap_err();
+        let error = std::net::TcpStream::connect("no-such-host.invalid:50007").unwrap_err();
         assert!(
             !matches!(
                 error.kind(),
