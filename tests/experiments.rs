@@ -6,10 +6,13 @@
 //! each waits for a kernel state with a deadline (`experiments::wait_for_bytes`,
 //! `proc_net` polling) or uses a blocking call with a timeout.
 
+// Many experiments are Linux-only, so elsewhere some of the imports below go unused.
+#![cfg_attr(not(target_os = "linux"), allow(unused_imports))]
+
 mod support;
 
 use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 
 use socket_steps::client::connect;
 use socket_steps::experiments::{loopback_pair, send_until_full, wait_for_bytes, PATIENCE};
@@ -746,7 +749,7 @@ fn a_name_that_does_not_resolve_fails_before_any_socket() {
         );
         // std's connect resolves first too: the error is the resolver's, not a refusal or a
         // timeout, and no socket was made.
-        let error = std::net::TcpStream::connect("no-such-host.invalid:50007").unwrap_err();
+        let error = TcpStream::connect("no-such-host.invalid:50007").unwrap_err();
         assert!(
             !matches!(
                 error.kind(),
