@@ -4,12 +4,16 @@
 //! program: the server waits for both clients at once, first with `poll`, then with `epoll`
 //! (Linux only), and serves whichever is ready. The chapter "Event loops" explains the output.
 
-use std::io::{Read, Write};
+use std::io::Read;
+#[cfg(unix)]
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use socket_steps::cli::{run_main, Args};
-use socket_steps::narrate::{self, title};
+#[cfg(unix)]
+use socket_steps::narrate;
+use socket_steps::narrate::title;
 
 /// The longest any wait here may take.
 #[cfg_attr(not(unix), allow(dead_code))]
@@ -33,7 +37,6 @@ fn run(_addr: SocketAddr) -> anyhow::Result<()> {
 
 #[cfg(unix)]
 fn run(addr: SocketAddr) -> anyhow::Result<()> {
-    use anyhow::Context;
     use socket_steps::nonblocking::{set_nonblocking, try_accept};
     use socket_steps::step1_create::describe;
 
@@ -86,7 +89,7 @@ fn run(addr: SocketAddr) -> anyhow::Result<()> {
     {
         println!();
         println!("-- epoll(7): the list lives in the kernel --");
-        with_epoll(conn_a, conn_b, &mut a, &mut b).context("the epoll part")?;
+        anyhow::Context::context(with_epoll(conn_a, conn_b, &mut a, &mut b), "the epoll part")?;
     }
     #[cfg(not(target_os = "linux"))]
     {

@@ -4,6 +4,8 @@
 //! call at a time: accept, connect, recv and send on non-blocking sockets, a connect that fails,
 //! and what it costs to retry at once instead of waiting with `poll(2)`. The chapter "Non-blocking
 //! sockets" explains the output. Unix only (`poll`).
+// Elsewhere `run` only says so, and the lesson's imports go unused.
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
 
 use std::io;
 use std::net::SocketAddr;

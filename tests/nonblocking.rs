@@ -1,6 +1,9 @@
 //! Non-blocking sockets: each call that would wait says so at once (`WouldBlock`), a
 //! non-blocking connect returns `EINPROGRESS` and reports its outcome through `SO_ERROR`, and
 //! retrying at once costs calls where `poll` costs one.
+//!
+//! Unix only: the tests wait for readiness with our `poll(2)` wrapper, never with a sleep.
+#![cfg(unix)]
 
 mod support;
 
@@ -44,7 +47,6 @@ fn recv_would_block_until_data_comes_and_send_until_there_is_room() {
     );
     assert_eq!(try_send(&client, b"hello").unwrap(), Some(5));
     // Readable within the limit: we wait with poll, not with a sleep.
-    #[cfg(unix)]
     socket_steps::readiness::poll_one(
         &server,
         socket_steps::readiness::Interest::Read,
@@ -65,7 +67,6 @@ fn recv_would_block_until_data_comes_and_send_until_there_is_room() {
     assert!(taken > 0, "not even the first send was taken");
     // End of file is not WouldBlock: after the client closes, recv says 0 bytes.
     drop(client);
-    #[cfg(unix)]
     socket_steps::readiness::poll_one(
         &server,
         socket_steps::readiness::Interest::Read,
@@ -79,7 +80,6 @@ fn recv_would_block_until_data_comes_and_send_until_there_is_room() {
     );
 }
 
-#[cfg(unix)]
 #[test]
 fn a_nonblocking_connect_is_in_progress_then_so_error_says_how_it_went() {
     use socket_steps::nonblocking::finish_connect;
@@ -129,7 +129,6 @@ fn einprogress_is_recognised_by_its_number_not_its_kind() {
 
 /// Not a timed test: we check what each way of waiting *did* (calls made), and print the CPU
 /// figures, which depend on the machine's load.
-#[cfg(unix)]
 #[test]
 fn retrying_at_once_makes_many_calls_where_poll_makes_one() {
     use socket_steps::nonblocking::{poll_for_recv, spin_on_recv};
@@ -160,26 +159,18 @@ fn retrying_at_once_makes_many_calls_where_poll_makes_one() {
 #[test]
 fn the_program_narrates_each_call() {
     let output = support::run(env!("CARGO_BIN_EXE_nonblocking"), &["127.0.0.1:0"]);
-    #[cfg(not(unix))]
-    {
-        support::assert_clean_failure(&output);
-        return;
-    }
-    #[cfg(unix)]
-    {
-        support::assert_success(&output);
-        support::assert_contains_all(
-            &support::stdout(&output),
-            &[
-                "accept(fd 3) -> EAGAIN (Rust: ErrorKind::WouldBlock)",
-                "-> EINPROGRESS (os error",
-                "SO_ERROR) -> 0: connected",
-                "recv(fd 5, 1024) -> EAGAIN: nothing has arrived yet",
-                "recv(fd 5, 1024) -> 19 bytes: 'Hello network world'",
-                "SO_ERROR) -> Connection refused",
-                "measured: recv again at once:",
-                "measured: one poll: 1 call in",
-            ],
-        );
-    }
+    support::assert_success(&output);
+    support::assert_contains_all(
+        &support::stdout(&output),
+        &[
+            "accept(fd 3) -> EAGAIN (Rust: ErrorKind::WouldBlock)",
+            "-> EINPROGRESS (os error",
+            "SO_ERROR) -> 0: connected",
+            "recv(fd 5, 1024) -> EAGAIN: nothing has arrived yet",
+            "recv(fd 5, 1024) -> 19 bytes: 'Hello network world'",
+            "SO_ERROR) -> Connection refused",
+            "measured: recv again at once:",
+            "measured: one poll: 1 call in",
+        ],
+    );
 }
