@@ -22,6 +22,7 @@
 //! | [`ipv6`] | `AF_INET6`, `IPV6_V6ONLY` | (tests only) | `tests/ipv6.rs` | IPv6 |
 //! | [`raw`] | `SOCK_RAW` | (tests only) | `tests/raw.rs` | Raw sockets |
 //! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
+//! | [`framing`] | messages over a byte stream | (tests only) | `tests/framing.rs` | Framing a byte stream |
 //! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
 //! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
@@ -53,6 +54,7 @@ pub mod echo;
 pub mod threaded;
 
 pub mod experiments;
+pub mod framing;
 pub mod ipv6;
 pub mod raw;
 pub mod udp;
