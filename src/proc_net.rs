@@ -290,6 +290,45 @@ pub fn wait_until(
     }
 }
 
+// ANCHOR: counters
+/// Parses the kernel's protocol counters as `/proc/net/netstat` and `/proc/net/snmp` print
+/// them: each group is two lines, `TcpExt: SyncookiesSent ListenOverflows ...` then
+/// `TcpExt: 0 12 ...`. Returns `(group, name, value)` for each counter.
+pub fn parse_counters(text: &str) -> Vec<(String, String, u64)> {
+    let mut counters = Vec::new();
+    let mut lines = text.lines();
+    while let (Some(names), Some(values)) = (lines.next(), lines.next()) {
+        let (Some((group, names)), Some((_, values))) =
+            (names.split_once(':'), values.split_once(':'))
+        else {
+            break;
+        };
+        for (name, value) in names.split_whitespace().zip(values.split_whitespace()) {
+            if let Ok(value) = value.parse() {
+                counters.push((group.to_string(), name.to_string(), value));
+            }
+        }
+    }
+    counters
+}
+
+/// One counter now, e.g. `counter("TcpExt", "ListenOverflows")` or `counter("Udp",
+/// "RcvbufErrors")`, from `/proc/net/netstat` or `/proc/net/snmp`. The counts are those of the
+/// network namespace we run in: on a busy host they are already in the thousands, in a
+/// namespace a test made they start at 0. `None` off Linux, or for a name this kernel lacks.
+pub fn counter(group: &str, name: &str) -> Option<u64> {
+    ["/proc/net/netstat", "/proc/net/snmp"]
+        .iter()
+        .find_map(|path| {
+            let text = std::fs::read_to_string(path).ok()?;
+            parse_counters(&text)
+                .into_iter()
+                .find(|(g, n, _)| g == group && n == name)
+                .map(|(_, _, value)| value)
+        })
+}
+// ANCHOR_END: counters
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +403,16 @@ mod tests {
             find(&entries, any, None).is_empty(),
             "the listener is 127.0.0.1, not 0.0.0.0"
         );
+    }
+
+    #[test]
+    fn parses_counters_by_group_and_name() {
+        let text = "TcpExt: SyncookiesSent ListenOverflows\nTcpExt: 3 12\n\
+                    Udp: InDatagrams RcvbufErrors\nUdp: 5 9908\n";
+        let counters = parse_counters(text);
+        assert_eq!(counters.len(), 4);
+        assert_eq!(counters[1], ("TcpExt".into(), "ListenOverflows".into(), 12));
+        assert_eq!(counters[3], ("Udp".into(), "RcvbufErrors".into(), 9908));
     }
 
     #[test]
