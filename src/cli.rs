@@ -187,6 +187,17 @@ pub fn resolve(host_port: &str) -> anyhow::Result<Vec<SocketAddr>> {
     Ok(addrs)
 }
 
+/// Reads a number of seconds for an option such as `--idle-timeout=SECS` (`30`, `0.5`; at least a
+/// millisecond).
+pub fn seconds(value: &str) -> anyhow::Result<std::time::Duration> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.001)
+        .map(std::time::Duration::from_secs_f64)
+        .with_context(|| format!("`{value}` is not a number of seconds (e.g. 30 or 0.5)"))
+}
+
 /// Runs a binary's real `main` and turns an error into one clear message and exit status 1.
 ///
 /// We never let an error escape as a panic or as Rust's default `Error: Os { code: 98, .. }`

@@ -8,16 +8,14 @@
 //!
 //! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, unlike `echo_server`.
 
-use std::io::Write;
-use std::time::Duration;
-
 use anyhow::{bail, Context};
 use socket_steps::advice::bind_failed;
-use socket_steps::cli::{run_main, Args, DEFAULT_ADDR};
+use socket_steps::cli::{run_main, seconds, Args, DEFAULT_ADDR};
 use socket_steps::step1_create::describe;
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
 use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG};
+use std::io::Write;
 
 const USAGE: &str =
     "usage: echo_server_threaded [HOST:PORT] [--max-clients=N] [--idle-timeout=SECS] \
@@ -90,13 +88,4 @@ fn parse_limits(args: impl Iterator<Item = String>) -> anyhow::Result<(Config, V
         }
     }
     Ok((config, rest))
-}
-
-fn seconds(value: &str) -> anyhow::Result<Duration> {
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.001)
-        .map(Duration::from_secs_f64)
-        .with_context(|| format!("`{value}` is not a number of seconds (e.g. 30 or 0.5)"))
 }

@@ -406,3 +406,26 @@ pub fn socket_pair() -> (socket2::Socket, socket2::Socket, SocketAddr, SocketAdd
 pub fn connect_socket(addr: SocketAddr, timeout: Duration) -> std::io::Result<socket2::Socket> {
     TcpStream::connect_timeout(&addr, timeout).map(socket2::Socket::from)
 }
+
+/// `python3`, to run the tutorial's own programs (`tests/python/`) against ours, if it runs here;
+/// otherwise the test [`skip`]s (fails in strict mode).
+pub fn python3() -> Option<&'static str> {
+    let version = Command::new("python3")
+        .arg("--version")
+        .output()
+        .map_err(|error| error.to_string())
+        .and_then(|o| match o.status.success() {
+            true => Ok(()),
+            false => Err(format!("python3 --version: {}", o.status)),
+        });
+    require(
+        version,
+        "python3 is needed to run the tutorial's own programs",
+    )
+    .map(|()| "python3")
+}
+
+/// The path of one of the tutorial's Python programs in `tests/python/`.
+pub fn python_file(name: &str) -> String {
+    format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
+}
