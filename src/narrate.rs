@@ -45,6 +45,20 @@ pub fn kernel_when(
     settled
 }
 
+/// `1 byte`, `2 bytes`: a count of bytes in words.
+pub fn bytes(count: usize) -> String {
+    counted(count as u64, "byte")
+}
+
+/// `1 client`, `3 clients`: `count` and `noun`, in the singular for one.
+pub fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// The C name of the address family of `addr`.
 pub fn family(addr: SocketAddr) -> &'static str {
     if addr.is_ipv4() {
@@ -56,7 +70,7 @@ pub fn family(addr: SocketAddr) -> &'static str {
 
 /// The binary's own name, for commands we suggest (`cargo run --bin NAME -- ...`).
 pub fn program_name() -> String {
-    std::env::args()
+    std::env::args_os()
         .next()
         .as_deref()
         .map(std::path::Path::new)
