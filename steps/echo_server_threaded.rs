@@ -15,7 +15,7 @@ use socket_steps::cli::{self, run_main};
 use socket_steps::step1_create::describe;
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
-use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG};
+use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG, MAX_CLIENTS};
 
 /// The seed's echo server, serving many clients at once with one thread per connection.
 ///
@@ -27,14 +27,21 @@ struct Args {
     common: cli::Common,
     #[command(flatten)]
     listen: cli::Listen,
+    /// How many clients are served at once; the next ones wait in the accept queue
+    #[arg(long, value_name = "N", default_value_t = MAX_CLIENTS, value_parser = cli::clients)]
+    max_clients: usize,
     #[command(flatten)]
-    limits: cli::Limits,
+    timeouts: cli::Timeouts,
 }
 
 fn main() {
     run_main(|| {
         let args: Args = cli::parse()?;
-        let config = Config::from(args.limits);
+        let config = Config {
+            max_clients: args.max_clients,
+            idle_timeout: args.timeouts.idle_timeout,
+            write_timeout: args.timeouts.write.write_timeout,
+        };
         let addr = args.listen.addr()?;
         let listener = listening_socket(addr, BACKLOG)
             .map_err(|error| bind_failed(addr, env!("CARGO_BIN_NAME"), error))?;

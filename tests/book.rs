@@ -1,4 +1,4 @@
-//! The book must never drift from the code. This test reads `book/src/` as mdBook 0.4 would and
+//! The book must never drift from the code. This test reads `book/src/` as mdBook 0.5 would and
 //! fails, listing every problem at once, when:
 //!
 //! - a chapter listed in `SUMMARY.md` does not exist, or a page exists that no one can reach;

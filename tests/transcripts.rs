@@ -383,8 +383,8 @@ fn step1_create() {
         .unwrap_or_else(|e| panic!("could not start {bin} (as nobody if root): {e}"));
     let output = support::wait_with_limit(child, bin);
     if !support::is_root() && support::stdout(&output).contains("allowed: this program runs as") {
-        eprintln!(
-            "skipped: this user has CAP_NET_RAW, so the raw socket is allowed, unlike in the book"
+        support::skip(
+            "this user has CAP_NET_RAW, so the raw socket is allowed, unlike in the book",
         );
         return;
     }

@@ -33,7 +33,7 @@
 //!
 //! The groups several programs share are in [`options`]: [`Listen`] (a server's `[HOST:PORT]`,
 //! default `127.0.0.1:50007`), [`Connect`] (a client's), [`WithClient`], [`Messages`] (one message
-//! per argument), [`UnixPath`], [`WriteTimeout`] and [`Limits`]; durations are read by
+//! per argument), [`UnixPath`], [`WriteTimeout`] and [`Timeouts`]; durations are read by
 //! [`duration::parse_duration`] (`10s`, `500ms`, `2m`), with bounds.
 //!
 //! **Adding a flag to every program is a one-line change:** add a field to [`Common`], which every
@@ -54,8 +54,8 @@ pub mod options;
 
 pub use host_port::{resolve, HostPort};
 pub use options::{
-    Common, Connect, Limits, Listen, Messages, UnixPath, WithClient, WriteTimeout, DEFAULT_ADDR,
-    DEFAULT_PORT,
+    clients, Common, Connect, Listen, Messages, Timeouts, UnixPath, WithClient, WriteTimeout,
+    DEFAULT_ADDR, DEFAULT_PORT,
 };
 
 /// Reads this program's command line (`std::env::args_os`) into its argument struct `T`.
@@ -371,15 +371,17 @@ mod tests {
         #[derive(clap::Parser)]
         struct Threaded {
             #[command(flatten)]
-            limits: Limits,
+            timeouts: Timeouts,
         }
         let Ok(parsed) = read::<Threaded>(["threaded".into()]) else {
             panic!("no arguments refused")
         };
+        assert_eq!(parsed.timeouts.idle_timeout, crate::threaded::IDLE_TIMEOUT);
         assert_eq!(
-            crate::threaded::Config::from(parsed.limits),
-            Default::default()
+            parsed.timeouts.write.write_timeout,
+            crate::threaded::WRITE_TIMEOUT
         );
+        assert_eq!(crate::threaded::WRITE_TIMEOUT, crate::echo::WRITE_TIMEOUT);
     }
 
     #[test]

@@ -101,12 +101,11 @@ pub struct WriteTimeout {
     pub write_timeout: Duration,
 }
 
-/// The limits of a server that serves many clients at once.
+/// The timeouts of a server that serves many clients at once (`echo_server_threaded`,
+/// `echo_server_events`). Each of those declares its own `--max-clients`, whose default differs,
+/// read by [`clients`].
 #[derive(clap::Args, Debug, Clone, Copy)]
-pub struct Limits {
-    /// How many clients are served at once; the next ones wait in the accept queue
-    #[arg(long, value_name = "N", default_value_t = crate::threaded::MAX_CLIENTS, value_parser = clients)]
-    pub max_clients: usize,
+pub struct Timeouts {
     /// Close a client that sends nothing for this long (e.g. 30s, 2m)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
@@ -115,25 +114,16 @@ pub struct Limits {
     pub write: WriteTimeout,
 }
 
-impl From<Limits> for crate::threaded::Config {
-    fn from(limits: Limits) -> crate::threaded::Config {
-        crate::threaded::Config {
-            max_clients: limits.max_clients,
-            idle_timeout: limits.idle_timeout,
-            write_timeout: limits.write.write_timeout,
-        }
-    }
-}
+/// The most clients we let one server hold at once: more than any open-file limit allows.
+pub const MOST_CLIENTS: usize = 1_000_000;
 
-/// The most clients we let one server serve at once: each is a thread and a descriptor.
-pub const MOST_CLIENTS: usize = 10_000;
-
-/// Reads `--max-clients`: a whole number from 1 to [`MOST_CLIENTS`].
-fn clients(text: &str) -> Result<usize, String> {
+/// Reads `--max-clients`: a whole number from 1 to [`MOST_CLIENTS`], for
+/// `#[arg(long, value_parser = cli::clients)]`.
+pub fn clients(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if (1..=MOST_CLIENTS).contains(&n) => Ok(n),
         _ if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() => Err(format!(
-            "is not between 1 and {MOST_CLIENTS}: each client is a thread and a file descriptor"
+            "is not between 1 and {MOST_CLIENTS}: each client holds a file descriptor"
         )),
         _ => Err(format!(
             "is not a number of clients: write a whole number from 1 to {MOST_CLIENTS}"

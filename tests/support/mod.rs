@@ -4,6 +4,22 @@
 //! Every wait here has a deadline, so a bug makes a test fail with a message instead of hanging.
 #![allow(dead_code)] // Each test file uses only some of these helpers.
 
+mod skip;
+#[allow(unused_imports)] // Each test file uses only some of these helpers.
+pub use skip::{require, skip, strict};
+
+// A test's probe in a child process: in a network namespace of its own, or as user nobody.
+#[cfg(target_os = "linux")]
+mod child;
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)]
+pub use child::{as_nobody, in_a_private_network, in_private_network};
+#[cfg(target_os = "linux")]
+mod dns_stub;
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)]
+pub use dns_stub::dns_stub;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
@@ -394,4 +410,27 @@ pub fn socket_pair() -> (socket2::Socket, socket2::Socket, SocketAddr, SocketAdd
 /// it (`cargo run --bin classroom -- verify` checks this).
 pub fn connect_socket(addr: SocketAddr, timeout: Duration) -> std::io::Result<socket2::Socket> {
     TcpStream::connect_timeout(&addr, timeout).map(socket2::Socket::from)
+}
+
+/// `python3`, to run the tutorial's own programs (`tests/python/`) against ours, if it runs here;
+/// otherwise the test [`skip`]s (fails in strict mode).
+pub fn python3() -> Option<&'static str> {
+    let version = Command::new("python3")
+        .arg("--version")
+        .output()
+        .map_err(|error| error.to_string())
+        .and_then(|o| match o.status.success() {
+            true => Ok(()),
+            false => Err(format!("python3 --version: {}", o.status)),
+        });
+    require(
+        version,
+        "python3 is needed to run the tutorial's own programs",
+    )
+    .map(|()| "python3")
+}
+
+/// The path of one of the tutorial's Python programs in `tests/python/`.
+pub fn python_file(name: &str) -> String {
+    format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
 }
