@@ -91,8 +91,9 @@ fn fill_the_queue(bound: SocketAddr) -> anyhow::Result<()> {
         Ok(_) => println!("client {number}: connect({target}) -> ok (this system queued it too)"),
         Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {
             println!("client {number}: connect({target}) -> timed out after {patience:?}");
-            explain("the queue is full, and Linux does not refuse: it drops the SYN, and the");
-            explain("client would retry (after 1 s, 3 s, 7 s...) until it gives up.");
+            explain("the queue was full when its SYN arrived, and Linux does not refuse: it drops");
+            explain("the SYN without an answer, and the client's kernel sends it again.");
+            narrate::unanswered_syn();
         }
         Err(error) => {
             println!("client {number}: connect({target}) -> error: {error}");
