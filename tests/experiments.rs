@@ -6,6 +6,9 @@
 //! each waits for a kernel state with a deadline (`experiments::wait_for_bytes`,
 //! `proc_net` polling) or uses a blocking call with a timeout.
 
+// Many experiments are Linux-only, so elsewhere some of the imports below go unused.
+#![cfg_attr(not(target_os = "linux"), allow(unused_imports))]
+
 mod support;
 
 use std::io::{self, Write};
