@@ -33,6 +33,11 @@ pub const LIMIT: Duration = Duration::from_secs(20);
 /// Runs `exe` with `args` and stdin closed, kills it if it is still running after [`LIMIT`],
 /// and returns its output.
 pub fn run(exe: &str, args: &[&str]) -> Output {
+    run_os(exe, args)
+}
+
+/// [`run`] for arguments that need not be text (e.g. a path that is not UTF-8).
+pub fn run_os<S: AsRef<std::ffi::OsStr>>(exe: &str, args: &[S]) -> Output {
     let child = Command::new(exe)
         .args(args)
         .stdin(Stdio::null())
