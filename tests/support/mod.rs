@@ -13,7 +13,7 @@ pub use skip::{require, skip, strict};
 mod child;
 #[cfg(target_os = "linux")]
 #[allow(unused_imports)]
-pub use child::{as_nobody, in_a_private_network, in_private_network};
+pub use child::{as_nobody, in_a_private_network, in_private_network, ip, sysctl};
 #[cfg(target_os = "linux")]
 mod dns_stub;
 #[cfg(target_os = "linux")]
@@ -33,6 +33,11 @@ pub const LIMIT: Duration = Duration::from_secs(20);
 /// Runs `exe` with `args` and stdin closed, kills it if it is still running after [`LIMIT`],
 /// and returns its output.
 pub fn run(exe: &str, args: &[&str]) -> Output {
+    run_os(exe, args)
+}
+
+/// [`run`] for arguments that need not be text (e.g. a path that is not UTF-8).
+pub fn run_os<S: AsRef<std::ffi::OsStr>>(exe: &str, args: &[S]) -> Output {
     let child = Command::new(exe)
         .args(args)
         .stdin(Stdio::null())
