@@ -10,7 +10,7 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use socket_steps::cli::{run_main, Args};
+use socket_steps::cli::{self, run_main};
 #[cfg(unix)]
 use socket_steps::narrate;
 use socket_steps::narrate::title;
@@ -19,11 +19,22 @@ use socket_steps::narrate::title;
 #[cfg_attr(not(unix), allow(dead_code))]
 const LIMIT: Duration = Duration::from_secs(5);
 
+/// Event loops: one server waits for two clients at once with poll(2), then epoll(7)
+/// (Linux), and serves whichever is ready. Plays every side in one program.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+}
+
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
+        let args: Args = cli::parse()?;
         title("Event loops: poll, then epoll");
-        run(args.addr()?)
+        run(args.listen.addr()?)
     })
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use socket2::Socket;
-use socket_steps::cli::{run_main, Args};
+use socket_steps::cli::{self, run_main};
 use socket_steps::echo::python_repr;
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::nonblocking::{
@@ -28,11 +28,22 @@ const INTERVAL: Duration = Duration::from_millis(200);
 /// The longest any wait here may take.
 const LIMIT: Duration = Duration::from_secs(5);
 
+/// Non-blocking sockets: accept, connect, recv and send that never wait, and the CPU a
+/// retry-at-once loop burns. Plays server and client in one program (Unix only).
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+}
+
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
+        let args: Args = cli::parse()?;
         title("Non-blocking sockets");
-        run(args.addr()?)
+        run(args.listen.addr()?)
     })
 }
 
