@@ -1,0 +1,163 @@
+//! What the book shows of the exercises, generated from the catalogue and the sources (a test
+//! fails while the files on disk are stale; `cargo classroom book` rewrites them):
+//!
+//! - `book/src/exercises/<page>` for each chapter with exercises: each exercise's task, where
+//!   to write it, a folded hint and the commands;
+//! - `book/src/solutions.md`: every solution, on one page a teacher can leave out.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use crate::course::{Course, Exercise};
+use crate::grade::region_of;
+
+/// The folder of the generated exercise pages, under `book/src`.
+pub const EXERCISE_PAGES: &str = "exercises";
+/// The solutions page, under `book/src`.
+pub const SOLUTIONS_PAGE: &str = "solutions.md";
+
+/// Every generated file: `(path relative to the course root, contents)`.
+pub fn generated(course: &Course) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    let mut pages: Vec<&str> = Vec::new();
+    for exercise in course.exercises() {
+        if !pages.contains(&exercise.page.as_str()) {
+            pages.push(&exercise.page);
+        }
+    }
+    for page in pages {
+        let these: Vec<&Exercise> = course
+            .exercises()
+            .iter()
+            .filter(|e| e.page == page)
+            .collect();
+        files.push((
+            Path::new("book/src").join(EXERCISE_PAGES).join(page),
+            exercise_page(&these),
+        ));
+    }
+    if !course.catalogue.student_copy {
+        files.push((
+            Path::new("book/src").join(SOLUTIONS_PAGE),
+            solutions_page(course)?,
+        ));
+    }
+    Ok(files)
+}
+
+/// One chapter's exercises.
+pub fn exercise_page(exercises: &[&Exercise]) -> String {
+    let mut page = String::from(
+        "## Exercises\n\n<!-- Generated from classroom/exercises.toml by `cargo classroom book`: do not edit. -->\n\n\
+         Do them in your student copy (`cargo classroom new ../my-course`, then\n\
+         `cargo classroom watch` in it): the listings above show each one as you will find it.\n",
+    );
+    for exercise in exercises {
+        page.push_str(&format!(
+            "\n### Exercise {id}: {title}\n\n{task}\n\nWrite it in `{file}`, in place of the `todo!()`.\n\n\
+             <details><summary>Hint</summary>\n\n{hint}\n\n</details>\n\n\
+             Check it with `cargo classroom check {id}` (or `{command}` for the tests' whole output).\n",
+            id = exercise.id,
+            title = exercise.title,
+            task = exercise.task.trim(),
+            file = exercise.file,
+            hint = exercise.hint.trim(),
+            command = exercise.test_command(),
+        ));
+    }
+    page
+}
+
+/// Every solution, in course order, for teachers.
+pub fn solutions_page(course: &Course) -> anyhow::Result<String> {
+    let mut page = String::from(
+        "# Solutions\n\n<!-- Generated from the sources by `cargo classroom book`: do not edit. -->\n\n\
+         The reference solution of every exercise, as it sits at the end of its function in the\n\
+         reference crate. This page is for teachers: a student copy's book leaves it out, and\n\
+         `cargo classroom book --student DIR` builds the book without it.\n",
+    );
+    for exercise in course.exercises() {
+        let region = region_of(&course.root, exercise)?;
+        page.push_str(&format!(
+            "\n## Exercise {id}: {title}\n\nIn `{file}` ([the chapter]({page})):\n\n```rust,ignore\n{code}```\n",
+            id = exercise.id,
+            title = exercise.title,
+            file = exercise.file,
+            page = exercise.page,
+            code = dedent(&region.body),
+        ));
+    }
+    Ok(page)
+}
+
+/// `code` with the indentation its lines share taken off.
+fn dedent(code: &str) -> String {
+    let shared = code
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    code.lines()
+        .map(|l| format!("{}\n", l.get(shared..).unwrap_or("")))
+        .collect()
+}
+
+/// The generated files whose contents on disk differ: `(path, contents)`.
+pub fn stale(course: &Course) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    Ok(generated(course)?
+        .into_iter()
+        .filter(|(path, text)| {
+            fs::read_to_string(course.root.join(path)).ok().as_deref() != Some(text.as_str())
+        })
+        .collect())
+}
+
+/// `cargo classroom book`: rewrites the generated files that are stale, and says which.
+pub fn write() -> anyhow::Result<()> {
+    let course = Course::find()?;
+    if course.catalogue.student_copy {
+        bail!("`book` rewrites the reference crate's book; this is a student copy");
+    }
+    let stale = stale(&course)?;
+    for (path, text) in &stale {
+        let full = course.root.join(path);
+        if let Some(parent) = full.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&full, text).with_context(|| format!("could not write {}", full.display()))?;
+        println!("wrote {}", path.display());
+    }
+    if stale.is_empty() {
+        println!("the book's exercise pages and solutions page are up to date");
+    }
+    Ok(())
+}
+
+/// `cargo classroom book --student DIR`: the book without its solutions page, built into `dir`.
+pub fn student_edition(dir: &Path) -> anyhow::Result<()> {
+    let _ = dir;
+    bail!("not written yet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_book_pages_are_up_to_date() {
+        let course = Course::open(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()).unwrap();
+        let stale: Vec<String> = stale(&course)
+            .unwrap()
+            .iter()
+            .map(|(path, _)| path.display().to_string())
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "stale: {}; run `cargo classroom book` and read the diff",
+            stale.join(", ")
+        );
+    }
+}
