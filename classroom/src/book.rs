@@ -3,6 +3,10 @@
 //!
 //! - `book/src/exercises/<page>` for each chapter with exercises: each exercise's task, where
 //!   to write it, a folded hint and the commands;
+//! - `book/src/exercises/src/<file>.rs` for each source file with exercises: the file as a
+//!   student copy has it (each region is its `todo!()` or `start` code), without the marker
+//!   lines; the chapters include their listings from these, never from `src/` itself, so the
+//!   book shows no answer;
 //! - `book/src/solutions.md`: every solution, on one page a teacher can leave out.
 
 use std::fs;
@@ -10,8 +14,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
+use crate::copy::exercise_files;
 use crate::course::{Course, Exercise};
 use crate::grade::region_of;
+use crate::regions::{self, END, START};
 
 /// The folder of the generated exercise pages, under `book/src`.
 pub const EXERCISE_PAGES: &str = "exercises";
@@ -38,6 +44,14 @@ pub fn generated(course: &Course) -> anyhow::Result<Vec<(PathBuf, String)>> {
             exercise_page(&these),
         ));
     }
+    for file in exercise_files(course.exercises()) {
+        let source = fs::read_to_string(course.root.join(&file))
+            .with_context(|| format!("could not read {file}"))?;
+        files.push((
+            Path::new("book/src").join(EXERCISE_PAGES).join(&file),
+            student_view(course.exercises(), &file, &source)?,
+        ));
+    }
     if !course.catalogue.student_copy {
         files.push((
             Path::new("book/src").join(SOLUTIONS_PAGE),
@@ -45,6 +59,62 @@ pub fn generated(course: &Course) -> anyhow::Result<Vec<(PathBuf, String)>> {
         ));
     }
     Ok(files)
+}
+
+/// `source` as the book shows it: each region as a fresh student copy has it, without the
+/// marker lines.
+pub fn student_view(exercises: &[Exercise], file: &str, source: &str) -> anyhow::Result<String> {
+    let filled = regions::fill(file, source, |region| {
+        let exercise = exercises.iter().find(|e| e.id == region.id)?;
+        Some(exercise.unsolved(&region.indent))
+    })?;
+    let markers: Vec<String> = regions::find(file, &filled)?
+        .iter()
+        .flat_map(|r| [format!("{START}{}", r.id), format!("{END}{}", r.id)])
+        .collect();
+    let mut out: String = filled
+        .lines()
+        .filter(|line| !markers.iter().any(|m| line.trim() == m))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    if !source.ends_with('\n') {
+        out.pop();
+    }
+    Ok(out)
+}
+
+/// The chapters' includes of a source file that has exercises (they would show the answers):
+/// `(chapter, the include)`.
+pub fn direct_includes(course: &Course) -> anyhow::Result<Vec<(String, String)>> {
+    let files = exercise_files(course.exercises());
+    let src = course.root.join("book/src");
+    let mut found = Vec::new();
+    let mut pages = Vec::new();
+    markdown_files(&src, &mut pages)?;
+    for page in pages {
+        let text = fs::read_to_string(&page)?;
+        for (at, _) in text.match_indices("{{#") {
+            let include = &text[at..];
+            let include = &include[..include.find("}}").map_or(include.len(), |e| e + 2)];
+            if files.iter().any(|f| include.contains(&format!("../{f}"))) {
+                let rel = page.strip_prefix(&src).unwrap_or(&page);
+                found.push((rel.display().to_string(), include.to_string()));
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            markdown_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "md") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// One chapter's exercises.
@@ -133,6 +203,16 @@ pub fn write() -> anyhow::Result<()> {
     if stale.is_empty() {
         println!("the book's exercise pages and solutions page are up to date");
     }
+    let direct = direct_includes(&course)?;
+    if !direct.is_empty() {
+        for (page, include) in &direct {
+            eprintln!("{page}: {include}");
+        }
+        bail!(
+            "these includes show the answers: include the student's view, `exercises/src/...`, \
+             instead of `../../src/...`"
+        );
+    }
     Ok(())
 }
 
@@ -159,5 +239,39 @@ mod tests {
             "stale: {}; run `cargo classroom book` and read the diff",
             stale.join(", ")
         );
+    }
+
+    #[test]
+    fn no_chapter_includes_an_exercise_file_itself() {
+        let course = Course::open(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()).unwrap();
+        let found: Vec<String> = direct_includes(&course)
+            .unwrap()
+            .iter()
+            .map(|(page, include)| format!("{page}: {include}"))
+            .collect();
+        assert!(
+            found.is_empty(),
+            "these includes would show the answers; include from `exercises/src/...` (the student's \
+             view, written by `cargo classroom book`) instead of `../../src/...`:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_student_view_has_the_todo_and_no_markers() {
+        use crate::regions::tests::SAMPLE;
+        let exercises = crate::course::parse(crate::course::tests::SAMPLE)
+            .unwrap()
+            .exercises;
+        let view = student_view(&exercises, "src/step4_accept.rs", SAMPLE).unwrap();
+        assert!(
+            !view.contains("// EXERCISE") && !view.contains("// END EXERCISE"),
+            "{view}"
+        );
+        assert!(!view.contains("listener.accept()"), "{view}");
+        assert!(view.contains(&format!(
+            "-> io::Result<(Socket, SocketAddr)> {{\n    {}\n}}\n",
+            exercises[0].todo_call()
+        )));
     }
 }

@@ -174,7 +174,7 @@ impl Verifier<'_> {
         let hint = self.runner(&["hint", &first.id])?;
         let out = String::from_utf8_lossy(&hint.stdout);
         self.verdict(
-            hint.status.success() && out.contains(first.hint.trim()),
+            hint.status.success() && words(&out).contains(&words(&first.hint)),
             &format!("fresh copy: `hint {}` gives the hint", first.id),
             &out,
         );
@@ -224,10 +224,14 @@ impl Verifier<'_> {
             // Unsolved, with the ones before it solved.
             self.live
                 .show(&format!("{progress} {} unsolved", exercise.id));
-            let place = self.set(&State {
-                solved: index,
-                wrong: None,
-            })?;
+            let only = Some(exercise);
+            let place = self.set(
+                &State {
+                    solved: index,
+                    wrong: None,
+                },
+                only,
+            )?;
             let unsolved = self.tests(&place, exercise)?;
             let unsolved_cell = self.judge_unsolved(exercise, &unsolved);
             let mut rejected = 0;
@@ -239,7 +243,7 @@ impl Verifier<'_> {
                     solved: index,
                     wrong: Some((exercise, &wrong.code)),
                 };
-                let Ok(place) = self.set(&state) else {
+                let Ok(place) = self.set(&state, only) else {
                     self.problems.push(format!(
                         "exercise {}: the wrong answer \"{}\" does not compile (it must: it tests \
                          the tests)",
@@ -265,10 +269,13 @@ impl Verifier<'_> {
             // Solved, with the ones before it solved (the next step's state).
             self.live
                 .show(&format!("{progress} {} solved", exercise.id));
-            let place = self.set(&State {
-                solved: index + 1,
-                wrong: None,
-            })?;
+            let place = self.set(
+                &State {
+                    solved: index + 1,
+                    wrong: None,
+                },
+                only,
+            )?;
             let solved = self.tests(&place, exercise)?;
             let solved_cell = if solved.status == Status::Passed {
                 format!(
@@ -306,10 +313,13 @@ impl Verifier<'_> {
         // 3. Everything solved (the reference, exactly): every exercise's tests pass.
         println!();
         let mut failing = Vec::new();
-        let place = self.set(&State {
-            solved: exercises.len(),
-            wrong: None,
-        })?;
+        let place = self.set(
+            &State {
+                solved: exercises.len(),
+                wrong: None,
+            },
+            None,
+        )?;
         for (index, exercise) in exercises.iter().enumerate() {
             self.live.show(&format!(
                 "{} all solved: {}",
@@ -381,8 +391,9 @@ impl Verifier<'_> {
     }
 
     /// Writes `state` into the copy (only the files that change, so cargo rebuilds as little as
-    /// it can) and builds it. An error if it does not compile.
-    fn set(&mut self, state: &State) -> anyhow::Result<Place> {
+    /// it can) and builds it with the tests of `only` (of every exercise if `None`). An error if
+    /// it does not compile.
+    fn set(&mut self, state: &State, only: Option<&Exercise>) -> anyhow::Result<Place> {
         let exercises = self.course.exercises();
         let copy = self.copy.path().to_path_buf();
         for file in exercise_files(exercises) {
@@ -402,7 +413,10 @@ impl Verifier<'_> {
                     .with_context(|| format!("could not write {}", path.display()))?;
             }
         }
-        let targets = grade::targets(&exercises.iter().collect::<Vec<_>>());
+        let targets = match only {
+            Some(exercise) => vec![exercise.test.target.clone()],
+            None => grade::targets(&exercises.iter().collect::<Vec<_>>()),
+        };
         let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
         let package = self.course.lesson_package()?;
         let run = grade::build_tests(&copy, Some(&self.target_dir), &package, &targets, |_| {})?;
@@ -480,6 +494,11 @@ pub fn disagreements(course: &Course) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// `text` with its runs of white space made single spaces: the same words, however wrapped.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `: the first failure says ...`, for a problem report.
