@@ -14,9 +14,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::copy::exercise_files;
+use std::process::{Command, Stdio};
+
+use crate::copy::{exercise_files, without_solutions};
 use crate::course::{Course, Exercise};
 use crate::grade::region_of;
+use crate::grade::{copied, copy_tree};
+use crate::process::TempFolder;
 use crate::regions::{self, END, START};
 
 /// The folder of the generated exercise pages, under `book/src`.
@@ -216,10 +220,157 @@ pub fn write() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo classroom book --student DIR`: the book without its solutions page, built into `dir`.
+/// `cargo classroom book --student DIR`: the book without its solutions page, built by mdbook
+/// into `dir`, then searched for every solution (an error if one is there).
 pub fn student_edition(dir: &Path) -> anyhow::Result<()> {
-    let _ = dir;
-    bail!("not written yet")
+    let course = Course::find()?;
+    if course.catalogue.student_copy {
+        bail!("a student copy's book has no solutions already: `mdbook build book` builds it");
+    }
+    if !stale(&course)?.is_empty() {
+        bail!("the book's generated pages are stale: run `cargo classroom book` first");
+    }
+    let out = std::env::current_dir()?.join(dir);
+    // The book includes code from `src/`, `steps/`, `tests/`: we build it in a copy of the
+    // course whose book has no solutions page.
+    let copy = TempFolder::new("student-book")?;
+    copy_tree(&course.root, copy.path(), Path::new(""), &|rel| {
+        copied(rel) && rel != Path::new("book/src").join(SOLUTIONS_PAGE)
+    })?;
+    let summary = copy.path().join("book/src/SUMMARY.md");
+    fs::write(&summary, without_solutions(&fs::read_to_string(&summary)?))?;
+    let built = Command::new("mdbook")
+        .arg("build")
+        .arg(copy.path().join("book"))
+        .arg("--dest-dir")
+        .arg(&out)
+        .stdin(Stdio::null())
+        .output()
+        .context(
+            "could not run mdbook: install it with `cargo install mdbook --locked` (the version \
+             in .ci/run)",
+        )?;
+    if !built.status.success() {
+        bail!(
+            "mdbook failed:\n{}{}",
+            String::from_utf8_lossy(&built.stdout),
+            String::from_utf8_lossy(&built.stderr)
+        );
+    }
+    let leaks = leaks(&course, &out)?;
+    if !leaks.is_empty() {
+        bail!(
+            "the student edition in {} still shows answers:\n{}",
+            out.display(),
+            leaks.join("\n")
+        );
+    }
+    println!(
+        "wrote the student edition of the book (no solutions page; checked: no solution and no \
+         exercise marker in it) to {}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// What a built book in `dir` shows that it should not: exercise markers, and the solutions of
+/// several lines (a one-line solution is the call a chapter teaches, and may well appear in its
+/// prose).
+pub fn leaks(course: &Course, dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut solutions = Vec::new();
+    for exercise in course.exercises() {
+        let body = region_of(&course.root, exercise)?.body;
+        if body.lines().filter(|l| !l.trim().is_empty()).count() >= 2 {
+            solutions.push((exercise.id.clone(), words(&body)));
+        }
+    }
+    let mut found = Vec::new();
+    let mut pages = Vec::new();
+    files_with(dir, "html", &mut pages)?;
+    for page in pages {
+        let text = words(&unescape(&fs::read_to_string(&page)?));
+        let name = page
+            .strip_prefix(dir)
+            .unwrap_or(&page)
+            .display()
+            .to_string();
+        if let Some(marker) = marker_in(&text) {
+            found.push(format!("{name}: an exercise marker: `{marker}`"));
+        }
+        for (id, code) in &solutions {
+            if text.contains(code.as_str()) {
+                found.push(format!("{name}: the solution of exercise {id}"));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The first `// EXERCISE N.M`, `// END EXERCISE N.M` or `// HINT:` in `text`.
+pub fn marker_in(text: &str) -> Option<String> {
+    if let Some(at) = text.find("// HINT:") {
+        return Some(text[at..].chars().take(20).collect());
+    }
+    for prefix in [START, END] {
+        for (at, _) in text.match_indices(prefix) {
+            let id: String = text[at + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            if crate::course::is_id(id.trim_end_matches('.')) {
+                return Some(format!("{prefix}{id}"));
+            }
+        }
+    }
+    None
+}
+
+/// `text` with its runs of white space made single spaces.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The few HTML escapes mdbook writes in code.
+fn unescape(html: &str) -> String {
+    html.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn files_with(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("could not read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files_with(&path, extension, out)?;
+        } else if path.extension().is_some_and(|e| e == extension) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `cargo classroom book --check DIR`: an error if the book built in `dir` shows an exercise
+/// marker (the reference book may show the solutions, on its solutions page).
+pub fn check_built(dir: &Path) -> anyhow::Result<()> {
+    let mut pages = Vec::new();
+    files_with(dir, "html", &mut pages)?;
+    let mut found = Vec::new();
+    for page in &pages {
+        if let Some(marker) = marker_in(&unescape(&fs::read_to_string(page)?)) {
+            found.push(format!("{}: `{marker}`", page.display()));
+        }
+    }
+    if !found.is_empty() {
+        bail!(
+            "the built book shows exercise markers (an include from `../../src/` instead of \
+             `exercises/src/`?):\n{}",
+            found.join("\n")
+        );
+    }
+    println!("{} pages, no exercise marker in any", pages.len());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -254,6 +405,48 @@ mod tests {
             "these includes would show the answers; include from `exercises/src/...` (the student's \
              view, written by `cargo classroom book`) instead of `../../src/...`:\n{}",
             found.join("\n")
+        );
+    }
+
+    #[test]
+    fn a_built_page_with_a_solution_is_a_leak() {
+        let course = Course::open(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()).unwrap();
+        let exercise = course.exercise("4.1").unwrap();
+        let body = region_of(&course.root, exercise).unwrap().body;
+        let built = tempfile::tempdir().unwrap();
+        let escaped = body
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        fs::write(
+            built.path().join("a.html"),
+            format!("<pre><code>{escaped}</code></pre>"),
+        )
+        .unwrap();
+        fs::write(built.path().join("b.html"), "<p>nothing here</p>").unwrap();
+        assert_eq!(
+            leaks(&course, built.path()).unwrap(),
+            ["a.html: the solution of exercise 4.1"]
+        );
+    }
+
+    #[test]
+    fn finds_markers_but_not_their_description() {
+        assert_eq!(
+            marker_in("a\n    // EXERCISE 2.1\n"),
+            Some("// EXERCISE 2.1".into())
+        );
+        assert_eq!(
+            marker_in("x // END EXERCISE 12.3 y"),
+            Some("// END EXERCISE 12.3".into())
+        );
+        assert_eq!(
+            marker_in("// HINT: use bind"),
+            Some("// HINT: use bind".into())
+        );
+        assert_eq!(
+            marker_in("the lines `// EXERCISE N.M` and `// END EXERCISE N.M`"),
+            None
         );
     }
 

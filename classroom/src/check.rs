@@ -136,7 +136,10 @@ pub fn check(only: Option<&str>) -> anyhow::Result<bool> {
 
 /// The table: one row per exercise (id, kind, title, status), then the progress bar.
 pub fn table(course: &Course, report: &Report) -> String {
-    let mut out = format!("{:<6} {:<8} {:<52} {}\n", "", "kind", "exercise", "status");
+    let mut out = format!(
+        "{:<6} {:<8} {:<52} {}\n",
+        "id", "kind", "exercise", "status"
+    );
     for (exercise, verdict) in course.exercises().iter().zip(&report.verdicts) {
         let status = verdict
             .as_ref()
@@ -152,7 +155,10 @@ pub fn table(course: &Course, report: &Report) -> String {
     let total = course.exercises().len();
     out.push_str(&format!(
         "\n{} {} of {total} exercises pass.\n",
-        bar(report.passed(), total),
+        bar(report.passed(), total)
+            .split(' ')
+            .next()
+            .unwrap_or_default(),
         report.passed()
     ));
     out
@@ -200,7 +206,7 @@ pub fn next_steps(course: &Course, report: &Report, all: bool) -> String {
 /// Exercise `exercise`'s task, where it is, why it does not pass yet, and its hint.
 pub fn about(exercise: &Exercise, verdict: &Verdict, broken: Option<&CompileError>) -> String {
     let mut out = format!(
-        "{} {}: {}\n  where: {} (the book: {})\n  task:  {}\n",
+        "{} {}: {}\n  where: {} (read book/src/{})\n  task:  {}\n",
         match verdict.status {
             Status::Passed => "Passed:",
             _ => "Next:",
@@ -314,7 +320,7 @@ pub fn list() -> anyhow::Result<()> {
     let course = Course::find()?;
     let work = grade::work(&course, &course.root);
     let known = remembered(&course);
-    println!("{:<6} {:<8} {:<52} state", "", "kind", "exercise");
+    println!("{:<6} {:<8} {:<52} state", "id", "kind", "exercise");
     for (exercise, work) in course.exercises().iter().zip(&work) {
         let state = match work {
             Work::Untouched => "not started".to_string(),

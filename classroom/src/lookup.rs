@@ -9,7 +9,7 @@ use crate::terminal::wrap;
 /// What `hint` prints: the task, where to write it, the hint and the test command.
 pub fn hint_text(exercise: &Exercise) -> String {
     format!(
-        "Exercise {id}: {title}\n  where: {file} (the book: {page})\n\n{task}\n\nHint: {hint}\n\n\
+        "Exercise {id}: {title}\n  where: {file} (read book/src/{page})\n\n{task}\n\nHint: {hint}\n\n\
          Check it: cargo classroom check {id}   (or with the tests' whole output: {command})\n",
         id = exercise.id,
         title = exercise.title,

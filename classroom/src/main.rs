@@ -72,12 +72,15 @@ enum Command {
     /// CI: prove that every exercise's tests fail unsolved, reject its wrong answers, and pass
     /// solved
     Verify,
-    /// Rewrite the book's generated exercise pages and solutions page; with --student DIR, build
-    /// a student edition of the book (no solutions) into DIR
+    /// Rewrite the book's generated pages (exercises, student views, solutions); --student DIR
+    /// builds a student edition (no solutions) into DIR; --check DIR checks a built book
     Book {
         /// Build the book without its solutions page into this folder (needs mdbook).
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", conflicts_with = "check")]
         student: Option<PathBuf>,
+        /// Check a book built in this folder: no exercise marker on any page.
+        #[arg(long, value_name = "DIR")]
+        check: Option<PathBuf>,
     },
 }
 
@@ -105,8 +108,13 @@ fn main() -> ExitCode {
         Command::Hint { id } => lookup::hint(&id).map(|()| true),
         Command::Solution { id } => lookup::solution(&id).map(|()| true),
         Command::Verify => verify::verify().map(|()| true),
-        Command::Book { student: None } => book::write().map(|()| true),
-        Command::Book { student: Some(dir) } => book::student_edition(&dir).map(|()| true),
+        Command::Book {
+            student: Some(dir), ..
+        } => book::student_edition(&dir).map(|()| true),
+        Command::Book {
+            check: Some(dir), ..
+        } => book::check_built(&dir).map(|()| true),
+        Command::Book { .. } => book::write().map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
