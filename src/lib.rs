@@ -23,6 +23,7 @@
 //! | [`raw`] | `SOCK_RAW` | (tests only) | `tests/raw.rs` | Raw sockets |
 //! | [`wire`] | `AF_PACKET`, classic BPF | any step with `--wire` (Linux, `CAP_NET_RAW`) | `tests/wire.rs` | Reading the wire |
 //! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
+//! | [`framing`] | messages over a byte stream | (tests only) | `tests/framing.rs` | Framing a byte stream |
 //! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
 //! | [`readiness`] | `poll(2)`, `epoll(7)` (Linux) | (tests only) | `tests/events.rs` | Event loops |
 //! | [`events`] | one thread, an `epoll` loop | `cargo run --bin echo_server_events` | `tests/events.rs`, `tests/faults.rs` | Event loops |
@@ -62,6 +63,7 @@ pub mod events;
 pub mod readiness;
 
 pub mod experiments;
+pub mod framing;
 pub mod ipv6;
 pub mod raw;
 pub mod udp;
