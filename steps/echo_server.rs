@@ -40,8 +40,8 @@ fn main() {
                 bound.ip(),
                 bound.port()
             );
-        } else if bound.ip().is_unspecified() {
-            println!("Listening on every interface: other machines on your network can connect.");
+        } else if let Some(warning) = socket_steps::narrate::every_network(bound) {
+            println!("{warning}.");
         }
         let reach = socket_steps::narrate::reachable(bound);
         println!("In another terminal run: cargo run --bin echo_client -- {reach}");
@@ -56,7 +56,8 @@ fn main() {
                 println!("Server connected by ('{}', {})", peer.ip(), peer.port())
             }
             Event::Finished(peer, bytes) => {
-                println!("{peer} closed after {bytes} bytes; closing our side, next client")
+                let bytes = socket_steps::narrate::counted(bytes, "byte");
+                println!("{peer} closed after {bytes}; closing our side, next client")
             }
             Event::Failed(peer, error) => {
                 println!("connection with {peer} failed: {error}; next client")

@@ -67,8 +67,8 @@ fn serve_like_the_seed(connection: &Socket, peer: SocketAddr) -> anyhow::Result<
     loop {
         let piece = recv(connection, RECV_SIZE)?;
         println!(
-            "recv({fd}, {RECV_SIZE}) -> {} bytes: {}",
-            piece.len(),
+            "recv({fd}, {RECV_SIZE}) -> {}: {}",
+            narrate::bytes(piece.len()),
             python_repr(&piece)
         );
         if piece.is_empty() {
@@ -102,8 +102,8 @@ fn play_both_sides(
     );
     let piece = recv(connection, RECV_SIZE)?;
     println!(
-        "server: recv({s}, {RECV_SIZE}) -> {} bytes: {}",
-        piece.len(),
+        "server: recv({s}, {RECV_SIZE}) -> {}: {}",
+        narrate::bytes(piece.len()),
         python_repr(&piece)
     );
     let reply = reply_to(&piece);
@@ -119,8 +119,8 @@ fn play_both_sides(
     println!("client: send({c}, \"你好\") -> {}", send(client, chinese)?);
     let piece = recv(connection, RECV_SIZE)?;
     println!(
-        "server: recv({s}, {RECV_SIZE}) -> {} bytes: {}",
-        piece.len(),
+        "server: recv({s}, {RECV_SIZE}) -> {}: {}",
+        narrate::bytes(piece.len()),
         python_repr(&piece)
     );
 
