@@ -29,13 +29,18 @@ pub const WITH_CLIENT: &str = "--with-client";
 pub fn usage(program: &str) -> String {
     let (pattern, lines): (&str, &[&str]) = match program {
         "step3_listen" | "step4_accept" | "step5_process" | "step6_close" => (
-            "[HOST:PORT] [--with-client]",
-            &[HOST_PORT_SERVER, "--with-client: start our own client too, so the step runs in one terminal"],
+            "[HOST:PORT] [--with-client] [--wire] [--pcap FILE]",
+            &[HOST_PORT_SERVER, "--with-client: start our own client too, so the step runs in one terminal", WIRE, PCAP],
         ),
-        "client" | "echo_client" | "udp_echo_client" => (
+        "client" | "echo_client" => (
+            "[HOST:PORT] [MESSAGE...] [--wire] [--pcap FILE]",
+            &[HOST_PORT_CLIENT, "MESSAGE: what to send (default: Hello network world)", WIRE, PCAP],
+        ),
+        "udp_echo_client" => (
             "[HOST:PORT] [MESSAGE...]",
             &[HOST_PORT_CLIENT, "MESSAGE: what to send (default: Hello network world)"],
         ),
+        "echo_server" => ("[HOST:PORT] [--wire] [--pcap FILE]", &[HOST_PORT_SERVER, WIRE, PCAP]),
         "unix_echo_server" => (
             "[PATH]",
             &["PATH: the socket file to create (default /tmp/socket-steps.sock); @NAME for Linux's abstract namespace"],
@@ -56,6 +61,9 @@ pub fn usage(program: &str) -> String {
 
 const HOST_PORT_SERVER: &str =
     "HOST:PORT: where to listen (default 127.0.0.1:50007; port 0 lets the OS choose a free port)";
+const WIRE: &str =
+    "--wire: show the packets each call causes (Linux; needs CAP_NET_RAW, e.g. sudo)";
+const PCAP: &str = "--pcap FILE: write those packets to FILE, for tcpdump -r FILE or Wireshark";
 const HOST_PORT_CLIENT: &str = "HOST:PORT: the server to connect to (default 127.0.0.1:50007)";
 
 /// What a step binary was asked to do.
@@ -67,6 +75,8 @@ pub struct Args {
     pub with_client: bool,
     /// Any other arguments, in order (e.g. a message for a client).
     pub rest: Vec<String>,
+    /// `--wire` and `--pcap FILE`: show the packets (see [`crate::wire`]).
+    pub wire: crate::wire::WireOptions,
 }
 
 impl Args {
@@ -97,16 +107,30 @@ impl Args {
         let mut host_port = None;
         let mut with_client = false;
         let mut rest = Vec::new();
-        for arg in args {
+        let mut wire = crate::wire::WireOptions::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
             if arg == WITH_CLIENT {
                 with_client = true;
+            } else if arg == "--wire" {
+                wire.print = true;
+            } else if let Some(file) = arg.strip_prefix("--pcap=") {
+                wire.pcap = Some(file.into());
+            } else if arg == "--pcap" {
+                let Some(file) = args.next() else {
+                    bail!("`--pcap` needs a file name after it, e.g. `--pcap step4.pcap`");
+                };
+                wire.pcap = Some(file.into());
             } else if arg == "-h" || arg == "--help" {
                 bail!(
                     "usage: [HOST:PORT] [{WITH_CLIENT}] [MORE...]\n  {HOST_PORT_SERVER}\n  \
                      {WITH_CLIENT}: a server step starts its own client, so it runs in one terminal"
                 );
             } else if arg.starts_with("--") {
-                bail!("unknown option `{arg}`: the options are `{WITH_CLIENT}` and `--help`");
+                bail!(
+                    "unknown option `{arg}`: the options are `{WITH_CLIENT}`, `--wire`, \
+                     `--pcap FILE` and `--help`"
+                );
             } else if host_port.is_none() {
                 host_port = Some(arg);
             } else {
@@ -117,6 +141,7 @@ impl Args {
             host_port: host_port.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
             with_client,
             rest,
+            wire,
         })
     }
 

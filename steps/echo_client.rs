@@ -8,6 +8,7 @@ use std::time::Duration;
 use socket_steps::cli::{resolve, run_main, Args};
 use socket_steps::client::{connect_any, exchange, CONNECT_TIMEOUT, SEED_MESSAGE};
 use socket_steps::echo::python_repr;
+use socket_steps::wire::{closed, Wire};
 
 fn main() {
     run_main(|| {
@@ -18,8 +19,11 @@ fn main() {
             given => given.to_vec(),
         };
         let addrs = resolve(&args.host_port)?;
+        let mut wire = Wire::start(&args.wire)?;
+        wire.watch(&[addrs[0].port()]);
         let (socket, server) = connect_any(&addrs, CONNECT_TIMEOUT)
             .map_err(|error| socket_steps::advice::connect_failed(addrs[0], error))?;
+        wire.show("connect", 3);
         // A server that never answers should not leave us waiting forever.
         socket.set_read_timeout(Some(Duration::from_secs(30)))?;
         for message in &messages {
@@ -27,8 +31,12 @@ fn main() {
                 anyhow::Error::new(error).context(format!("no answer from {server}"))
             })?;
             println!("Client received: {}", python_repr(&data));
+            // Our message and its ACK, the reply and our ACK.
+            wire.show("send, recv", 4);
         }
         drop(socket);
+        // Our FIN, the server's FIN with its ACK of ours (or each on its own), our last ACK.
+        wire.show_until("close", closed);
         // ANCHOR_END: main
         Ok(())
     })

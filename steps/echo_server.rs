@@ -11,6 +11,7 @@ use anyhow::Context;
 use socket_steps::cli::{run_main, Args};
 use socket_steps::echo::{serve_forever, Event, WRITE_TIMEOUT};
 use socket_steps::step3_listen::{listening_socket, SEED_BACKLOG};
+use socket_steps::wire::{closed, Wire};
 
 fn main() {
     run_main(|| {
@@ -27,12 +28,15 @@ fn main() {
                 })?)
             }
         };
-        let addr = Args::parse(rest)?.addr()?;
+        let args = Args::parse(rest)?;
+        let addr = args.addr()?;
+        let mut wire = Wire::start(&args.wire)?;
         // ANCHOR: main
         let listener = listening_socket(addr, SEED_BACKLOG)
             .map_err(|error| socket_steps::advice::bind_failed(addr, "echo_server", error))?;
         let bound = socket_steps::step2_bind::local_addr(&listener)?;
         println!("echo server: listening on {bound} (backlog {SEED_BACKLOG}, recv 1024)");
+        wire.watch(&[bound.port()]);
         if bound.ip().is_loopback() {
             println!("Only this machine can connect: the seed binds '' (every interface), we bind");
             println!(
@@ -53,9 +57,12 @@ fn main() {
         serve_forever(&listener, None, write_timeout, |event| match event {
             // The seed prints Python's tuple: Server connected by ('127.0.0.1', 54321)
             Event::Connected(peer) => {
+                wire.show("connect", 3); // the handshake was over before accept returned
                 println!("Server connected by ('{}', {})", peer.ip(), peer.port())
             }
             Event::Finished(peer, bytes) => {
+                // Everything until the client's ACK of our FIN.
+                wire.show_until("echo, close", closed);
                 println!("{peer} closed after {bytes} bytes; closing our side, next client")
             }
             Event::Failed(peer, error) => {

@@ -7,13 +7,16 @@
 use socket_steps::cli::{run_main, Args};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step3_listen::SEED_BACKLOG;
+use socket_steps::wire::Wire;
 use socket_steps::{advice, client, step2_bind};
 
 fn main() {
     run_main(|| {
         let args = Args::from_env()?;
         title("Step 4: accept");
+        let mut wire = Wire::start(&args.wire)?;
         let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        wire.watch(&[bound.port()]);
         let target = narrate::reachable(bound); // where our own client connects
         println!();
 
@@ -24,6 +27,9 @@ fn main() {
                 .map_err(|error| advice::connect_failed(target, error))?;
             let from = step2_bind::local_addr(&client)?;
             println!("client: connect({target}) -> ok, from {from}");
+            // ANCHOR: handshake
+            wire.show("connect", 3); // SYN, SYN-ACK, ACK: the handshake
+                                     // ANCHOR_END: handshake
             explain("the client's kernel chose its port (an ephemeral port).");
             narrate::kernel_when(bound, None, |listener| listener.rx_queue >= 1);
             Some((client, from))
@@ -35,8 +41,12 @@ fn main() {
 
         // ANCHOR: accept
         let (connection, peer) = narrate::accept(&listener)?;
+        wire.show("accept", 0);
         explain("accept returned a NEW socket for this one connection; the listening socket");
         explain("keeps listening for the next client.");
+        if wire.is_on() && own_client.is_some() {
+            explain("accept sent no packet: the handshake was over before we called it.");
+        }
         narrate::kernel(bound, Some(peer));
         narrate::kernel(bound, None);
         // ANCHOR_END: accept
@@ -53,7 +63,12 @@ fn main() {
             explain("reset' instead of a normal end of file (step 6 shows both).");
         }
         drop(connection);
+        wire.show("close", 2); // our FIN, the client's ACK
         drop(listener);
+        if let Some((client, _)) = own_client {
+            drop(client);
+            wire.show("close", 2); // the client's FIN, our ACK
+        }
         println!("Next: exchange data over the connection: cargo run --bin step5_process");
         Ok(())
     })

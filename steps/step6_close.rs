@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use socket2::Socket;
 use socket_steps::cli::{run_main, Args};
 use socket_steps::echo::{python_repr, reply_to};
 use socket_steps::narrate::{self, explain, title};
@@ -15,6 +16,7 @@ use socket_steps::step1_create::{create_tcp_socket, describe};
 use socket_steps::step3_listen::SEED_BACKLOG;
 use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
 use socket_steps::step6_close::close;
+use socket_steps::wire::Wire;
 use socket_steps::{advice, client, step2_bind};
 
 /// How long we wait for a client in another terminal to close its side.
@@ -24,7 +26,9 @@ fn main() {
     run_main(|| {
         let args = Args::from_env()?;
         title("Step 6: close");
+        let mut wire = Wire::start(&args.wire)?;
         let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        wire.watch(&[bound.port()]);
         let target = narrate::reachable(bound); // where our own client connects
         let client = if args.with_client {
             let client = client::connect(target, client::CONNECT_TIMEOUT)
@@ -32,6 +36,7 @@ fn main() {
             let hello = client::SEED_MESSAGE.as_bytes();
             send_all(&client, hello)?;
             println!("client: connect and send {}", python_repr(hello));
+            wire.show("connect, send", 5); // the handshake, the data and its ACK
             Some(client)
         } else {
             println!("Waiting for one client. In another terminal run:");
@@ -42,13 +47,15 @@ fn main() {
         let piece = recv(&connection, RECV_SIZE)?;
         send_all(&connection, &reply_to(&piece))?;
         println!("server: recv {} bytes and send the reply", piece.len());
+        wire.show("send", 2);
 
         println!();
         // ANCHOR: close
         let fd = describe(&connection);
         close(connection);
         println!("server: close({fd}) -> the kernel sends a FIN to {peer}");
-        // ANCHOR_END: close
+        wire.show("close", 2); // our FIN, and the client's kernel's ACK
+                               // ANCHOR_END: close
         let after_close = narrate::kernel_when(bound, Some(peer), |e| {
             matches!(e.state, TcpState::FinWait2 | TcpState::TimeWait)
         });
@@ -72,7 +79,8 @@ fn main() {
             );
             close(client);
             println!("client: close({c}) -> its FIN goes back to the server");
-            // ANCHOR_END: peer_sees_eof
+            wire.show("close", 2); // the client's FIN, and our kernel's ACK
+                                   // ANCHOR_END: peer_sees_eof
         } else if half_closed {
             // A person at the other terminal may take a while (nc closes on Ctrl-D).
             explain(format!(
@@ -108,6 +116,10 @@ fn main() {
             }
         }
 
+        if args.with_client {
+            close_with_unread_data(&listener, bound, &mut wire)?;
+        }
+
         println!();
         close(listener);
         println!("server: close the listener, then try to start again on {bound}:");
@@ -118,6 +130,47 @@ fn main() {
         Ok(())
     })
 }
+
+// ANCHOR: reset
+/// With `--with-client`: a second client sends a message, and the server closes the connection
+/// without reading it. Unread data means the conversation did not end well: the kernel sends a
+/// reset (RST) instead of a FIN, and the client's next `recv` fails.
+fn close_with_unread_data(
+    listener: &Socket,
+    bound: SocketAddr,
+    wire: &mut Wire,
+) -> anyhow::Result<()> {
+    println!();
+    println!("Closing with unread data:");
+    let target = narrate::reachable(bound);
+    let client = client::connect(target, client::CONNECT_TIMEOUT)
+        .map_err(|error| advice::connect_failed(target, error))?;
+    let hello = client::SEED_MESSAGE.as_bytes();
+    send_all(&client, hello)?;
+    println!("client: connect and send {}", python_repr(hello));
+    wire.show("connect, send", 5);
+    let (connection, peer) = narrate::accept(listener)?;
+    let unread = hello.len() as u32;
+    narrate::kernel_when(bound, Some(peer), |e| e.rx_queue >= unread);
+    let fd = describe(&connection);
+    close(connection);
+    println!("server: close({fd}) without reading -> the kernel sends a reset (RST), not a FIN");
+    wire.show("close", 1); // one RST: nobody answers a reset
+    let c = describe(&client);
+    client.set_read_timeout(Some(client::CONNECT_TIMEOUT))?;
+    match recv(&client, RECV_SIZE) {
+        Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {
+            println!("client: recv({c}, {RECV_SIZE}) -> error: connection reset");
+        }
+        other => println!("client: recv({c}, {RECV_SIZE}) -> {other:?} (no reset on this system)"),
+    }
+    // The server's side leaves the table at once; the client's with its next call.
+    proc_net::wait_until(bound, Some(peer), Duration::from_secs(2), |e| e.is_none());
+    narrate::kernel(bound, Some(peer));
+    explain("a reset ends the connection at once on both sides: no FIN, no TIME_WAIT.");
+    Ok(())
+}
+// ANCHOR_END: reset
 
 // ANCHOR: restart
 /// Binds `bound` again, first without and then with `SO_REUSEADDR`.
