@@ -237,6 +237,26 @@ fn self_driving(name: &'static str, bin: &str) -> Transcript {
     Transcript::new(name, bin, &args, &support::run(exe(bin), &args))
 }
 
+/// The same, with `--wire`: the packets under the calls.
+fn self_driving_wire(name: &'static str, bin: &str) -> Transcript {
+    let args = ["127.0.0.1:0", "--with-client", "--wire"];
+    Transcript::new(name, bin, &args, &support::run(exe(bin), &args))
+}
+
+/// Whether this test run may capture packets (root or `CAP_NET_RAW`, as in CI); if not, the wire
+/// transcripts are skipped (a failure in strict mode).
+fn can_capture() -> bool {
+    match socket_steps::wire::capture::Capture::open() {
+        Ok(_) => true,
+        Err(error) => {
+            support::skip(&format!(
+                "the wire transcripts need CAP_NET_RAW (run the tests as root): {error}"
+            ));
+            false
+        }
+    }
+}
+
 /// Compares the rendered transcripts with their files, or rewrites the files when
 /// `UPDATE_TRANSCRIPTS` is set. Transcripts of one session share their port names.
 fn check(session: &[Transcript]) {
@@ -424,6 +444,34 @@ fn step6_close() {
 }
 
 #[test]
+fn step3_listen_on_the_wire() {
+    if can_capture() {
+        check(&[self_driving_wire("step3_listen_wire", "step3_listen")]);
+    }
+}
+
+#[test]
+fn step4_accept_on_the_wire() {
+    if can_capture() {
+        check(&[self_driving_wire("step4_accept_wire", "step4_accept")]);
+    }
+}
+
+#[test]
+fn step5_process_on_the_wire() {
+    if can_capture() {
+        check(&[self_driving_wire("step5_process_wire", "step5_process")]);
+    }
+}
+
+#[test]
+fn step6_close_on_the_wire() {
+    if can_capture() {
+        check(&[self_driving_wire("step6_close_wire", "step6_close")]);
+    }
+}
+
+#[test]
 fn client_against_the_echo_server() {
     let (mut server, addr) = echo_server();
     let args = [addr.as_str()];
@@ -448,6 +496,27 @@ fn echo_demo_server_and_client() {
     check(&[
         server,
         Transcript::new("echo_client", "echo_client", &args, &client),
+    ]);
+}
+
+#[test]
+fn echo_demo_on_the_wire() {
+    if !can_capture() {
+        return;
+    }
+    let server_args = ["127.0.0.1:0", "--wire"];
+    let (mut server, addr) = start_server("echo_server", &server_args);
+    let args = [addr.as_str(), "--wire"];
+    let client = support::run(exe("echo_client"), &args);
+    server.wait_for("closed after");
+    let server = Transcript {
+        name: "echo_server_wire",
+        command: command_line("echo_server", &server_args),
+        output: server.stop(),
+    };
+    check(&[
+        server,
+        Transcript::new("echo_client_wire", "echo_client", &args, &client),
     ]);
 }
 
@@ -542,6 +611,12 @@ const CHECKED: &[&str] = &[
     "udp_echo_client",
     "unix_echo_server",
     "unix_echo_client",
+    "step3_listen_wire",
+    "step4_accept_wire",
+    "step5_process_wire",
+    "step6_close_wire",
+    "echo_server_wire",
+    "echo_client_wire",
 ];
 
 #[test]
