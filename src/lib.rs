@@ -28,10 +28,12 @@
 //! | [`events`] | one thread, an `epoll` loop | `cargo run --bin echo_server_events` | `tests/events.rs`, `tests/faults.rs` | Event loops |
 //! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
-//! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
-//! binary), [`narrate`] (the printed narration of each call, shared by the step binaries),
+//! Helpers that the steps share: [`cli`] (every program's arguments, described once with `clap`:
+//! `HOST:PORT`, `--with-client`, durations, `--help`), [`narrate`] (the printed narration of each call, shared by the step binaries),
 //! [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
-//! kernel's TCP table, `/proc/net/tcp`, to show each socket's state; Linux only).
+//! kernel's TCP table, `/proc/net/tcp`, to show each socket's state, and its counters; Linux only)
+//! and [`syn_retries`] (when an unanswered SYN is sent again, computed from the running kernel's
+//! settings).
 //!
 //! For teachers: [`classroom`] finds the exercise regions in the step modules (`// EXERCISE 4.1`),
 //! makes student copies from them and grades a student's work with the tests;
@@ -71,3 +73,4 @@ pub mod classroom;
 pub mod cli;
 pub mod narrate;
 pub mod proc_net;
+pub mod syn_retries;

@@ -1,34 +1,59 @@
 //! Step 3: listen, then watch the accept queue fill while nothing accepts.
 //!
-//! Run: `cargo run --bin step3_listen [HOST:PORT] [--with-client]`. Without `--with-client` it
-//! waits for you to connect clients from other terminals and press Enter; with it, it connects
-//! its own clients until the queue is full. Chapter 3 of the book explains the output.
+//! Run: `cargo run --bin step3_listen [HOST:PORT] [--with-client] [--wire] [--pcap FILE]`.
+//! Without `--with-client` it waits for you to connect clients from other terminals and press
+//! Enter; with it, it connects its own clients until the queue is full. With `--wire` it shows
+//! the packets too (Linux, as root). Chapter 3 of the book explains the output.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use socket2::Socket;
-use socket_steps::cli::{run_main, Args};
+use socket_steps::cli::{self, run_main};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step3_listen::accept_queue_len;
+use socket_steps::syn_retries::SynRetries;
 use socket_steps::wire::Wire;
 use socket_steps::{client, step2_bind};
 
 /// A small backlog, so the queue fills after a few clients (the seed uses 5).
 const BACKLOG: i32 = 2;
 
-/// How long the client that finds the queue full tries when `--wire` shows its SYNs: long enough
-/// for two retransmissions (after 1 and 2 s on Linux 6.5 and later, 1 and 3 s before), and half
-/// a second away from any of them, so that every run sends the same SYNs.
-const WIRE_PATIENCE: Duration = Duration::from_millis(2500);
+/// How long the client that finds the queue full tries when `--wire` shows its SYNs: half way
+/// between this kernel's second and third retransmissions (2.5 s on Linux 6.5 and later, whose
+/// SYNs go out after 1, 2, 3... s), so that every run shows the same two resent SYNs.
+fn wire_patience() -> Duration {
+    let schedule = SynRetries::of_this_kernel().map(|settings| settings.schedule());
+    match schedule.as_ref().map(|s| s.resends.as_slice()) {
+        Some([_, second, third, ..]) => (*second + *third) / 2,
+        _ => Duration::from_millis(2500),
+    }
+}
+
+/// Step 3: listen, then watch the accept queue fill while nothing accepts.
+///
+/// Without --with-client it waits for you to connect clients from other terminals and press
+/// Enter; with it, it connects its own clients until the queue is full.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+    #[command(flatten)]
+    with_client: cli::WithClient,
+    #[command(flatten)]
+    wire: cli::WireFlags,
+}
 
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
+        let args: Args = cli::parse()?;
         title("Step 3: listen");
-        let mut wire = Wire::start(&args.wire)?;
-        let (listener, bound) = narrate::listening_socket(args.addr()?, BACKLOG)?;
+        let mut wire = Wire::start(&args.wire.options())?;
+        let (listener, bound) = narrate::listening_socket(args.listen.addr()?, BACKLOG)?;
         wire.watch(&[bound.port()]);
         explain("from now on the kernel completes TCP handshakes by itself and queues the");
         explain(format!(
@@ -37,7 +62,7 @@ fn main() {
         ));
         println!();
         // The clients stay open until the listener closes.
-        let _clients = if args.with_client {
+        let _clients = if args.with_client.with_client {
             fill_the_queue(bound, &mut wire)?
         } else {
             wait_for_reader(bound)?;
@@ -85,7 +110,7 @@ fn fill_the_queue(bound: SocketAddr, wire: &mut Wire) -> anyhow::Result<Vec<Sock
     let number = BACKLOG + 2;
     // With the wire we wait longer, to watch the client's kernel send its SYN again.
     let patience = match wire.is_on() {
-        true => WIRE_PATIENCE,
+        true => wire_patience(),
         false => Duration::from_secs(1),
     };
     match client::connect(target, patience) {
@@ -93,8 +118,9 @@ fn fill_the_queue(bound: SocketAddr, wire: &mut Wire) -> anyhow::Result<Vec<Sock
         Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {
             println!("client {number}: connect({target}) -> timed out after {patience:?}");
             wire.show_timed("connect"); // SYNs, none answered
-            explain("the queue is full, and Linux does not refuse: it drops the SYN, and the");
-            explain("client would retry (after 1 s, 3 s, 7 s...) until it gives up.");
+            explain("the queue was full when its SYN arrived, and Linux does not refuse: it drops");
+            explain("the SYN without an answer, and the client's kernel sends it again.");
+            narrate::unanswered_syn();
         }
         Err(error) => {
             println!("client {number}: connect({target}) -> error: {error}");

@@ -1,14 +1,16 @@
 //! Step 6: close a connection, and see the end of file and the TIME_WAIT it leaves behind.
 //!
-//! Run: `cargo run --bin step6_close [HOST:PORT] [--with-client]`. Without `--with-client` it
-//! serves one client from another terminal; with it, it plays both sides. Either way the server
-//! closes first, so the TIME_WAIT is on its side. Chapter 6 of the book explains the output.
+//! Run: `cargo run --bin step6_close [HOST:PORT] [--with-client] [--wire] [--pcap FILE]`.
+//! Without `--with-client` it serves one client from another terminal; with it, it plays both
+//! sides, and closes a second connection with unread data (a reset). Either way the server closes
+//! first, so the TIME_WAIT is on its side. With `--wire` it shows the packets too (Linux, as
+//! root). Chapter 6 of the book explains the output.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use socket2::Socket;
-use socket_steps::cli::{run_main, Args};
+use socket_steps::cli::{self, run_main};
 use socket_steps::echo::{python_repr, reply_to};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::proc_net::{self, TcpState};
@@ -22,15 +24,32 @@ use socket_steps::{advice, client, step2_bind};
 /// How long we wait for a client in another terminal to close its side.
 const CLIENT_PATIENCE: Duration = Duration::from_secs(30);
 
+/// Step 6: close a connection, and see the end of file and the TIME_WAIT it leaves behind.
+///
+/// Without --with-client it serves one client from another terminal; with it, it plays both
+/// sides. Either way the server closes first, so the TIME_WAIT is on its side.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+    #[command(flatten)]
+    with_client: cli::WithClient,
+    #[command(flatten)]
+    wire: cli::WireFlags,
+}
+
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
+        let args: Args = cli::parse()?;
         title("Step 6: close");
-        let mut wire = Wire::start(&args.wire)?;
-        let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        let mut wire = Wire::start(&args.wire.options())?;
+        let (listener, bound) = narrate::listening_socket(args.listen.addr()?, SEED_BACKLOG)?;
         wire.watch(&[bound.port()]);
         let target = narrate::reachable(bound); // where our own client connects
-        let client = if args.with_client {
+        let client = if args.with_client.with_client {
             let client = client::connect(target, client::CONNECT_TIMEOUT)
                 .map_err(|error| advice::connect_failed(target, error))?;
             let hello = client::SEED_MESSAGE.as_bytes();
@@ -116,7 +135,7 @@ fn main() {
             }
         }
 
-        if args.with_client {
+        if args.with_client.with_client {
             close_with_unread_data(&listener, bound, &mut wire)?;
         }
 
@@ -164,9 +183,7 @@ fn close_with_unread_data(
         }
         other => println!("client: recv({c}, {RECV_SIZE}) -> {other:?} (no reset on this system)"),
     }
-    // The server's side leaves the table at once; the client's with its next call.
-    proc_net::wait_until(bound, Some(peer), Duration::from_secs(2), |e| e.is_none());
-    narrate::kernel(bound, Some(peer));
+    narrate::kernel_when(bound, Some(peer), |_| false);
     explain("a reset ends the connection at once on both sides: no FIN, no TIME_WAIT.");
     Ok(())
 }
