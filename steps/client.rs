@@ -43,7 +43,10 @@ fn main() {
         let mut wire = Wire::start(&args.wire.options())?;
         wire.watch(&[addrs[0].port()]);
         let (socket, server) = client::connect_any(&addrs, client::CONNECT_TIMEOUT)
-            .map_err(|error| advice::connect_failed(addrs[0], error))?;
+            .map_err(|error| {
+                wire.show("connect", 2); // a refused connect: our SYN, the server's RST
+                advice::connect_failed(addrs[0], error)
+            })?;
         let fd = describe(&socket);
         let local = step2_bind::local_addr(&socket)?;
         println!(
