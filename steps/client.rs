@@ -42,8 +42,8 @@ fn main() {
         let addrs = args.connect.addrs()?;
         let mut wire = Wire::start(&args.wire.options())?;
         wire.watch(&[addrs[0].port()]);
-        let (socket, server) = client::connect_any(&addrs, client::CONNECT_TIMEOUT)
-            .map_err(|error| {
+        let (socket, server) =
+            client::connect_any(&addrs, client::CONNECT_TIMEOUT).map_err(|error| {
                 wire.show("connect", 2); // a refused connect: our SYN, the server's RST
                 advice::connect_failed(addrs[0], error)
             })?;

@@ -46,7 +46,7 @@ fn main() {
             })?;
             println!("Client received: {}", python_repr(&data));
             // Our message and its ACK, the reply and our ACK.
-            wire.show("send, recv", 4);
+            wire.show("send+recv", 4);
         }
         drop(socket);
         // Our FIN, the server's FIN with its ACK of ours (or each on its own), our last ACK.

@@ -63,7 +63,7 @@ fn main() {
             }
             Event::Finished(peer, bytes) => {
                 // Everything until the client's ACK of our FIN.
-                wire.show_until("echo, close", closed);
+                wire.show_until("echo+close", closed);
                 println!("{peer} closed after {bytes} bytes; closing our side, next client")
             }
             Event::Failed(peer, error) => {

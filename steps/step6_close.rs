@@ -55,7 +55,7 @@ fn main() {
             let hello = client::SEED_MESSAGE.as_bytes();
             send_all(&client, hello)?;
             println!("client: connect and send {}", python_repr(hello));
-            wire.show("connect, send", 5); // the handshake, the data and its ACK
+            wire.show("connect+send", 5); // the handshake, the data and its ACK
             Some(client)
         } else {
             println!("Waiting for one client. In another terminal run:");
@@ -167,7 +167,7 @@ fn close_with_unread_data(
     let hello = client::SEED_MESSAGE.as_bytes();
     send_all(&client, hello)?;
     println!("client: connect and send {}", python_repr(hello));
-    wire.show("connect, send", 5);
+    wire.show("connect+send", 5);
     let (connection, peer) = narrate::accept(listener)?;
     let unread = hello.len() as u32;
     narrate::kernel_when(bound, Some(peer), |e| e.rx_queue >= unread);

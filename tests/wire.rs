@@ -201,7 +201,7 @@ fn step4_shows_the_handshake_before_accept_returns() {
     let output = support::run(STEP4, &["127.0.0.1:0", "--with-client", "--wire"]);
     support::assert_success(&output);
     let text = support::stdout(&output);
-    let at = positions(&text, &["  SYN  ", "  SYN-ACK  ", "  ACK  ", "accept(fd"]);
+    let at = positions(&text, &[" SYN ", " SYN-ACK ", " ACK ", "accept(fd"]);
     assert!(
         at.windows(2).all(|pair| pair[0] < pair[1]),
         "{at:?} in:\n{text}"
@@ -220,9 +220,9 @@ fn step6_shows_fin_ack_and_in_its_reset_case_rst() {
         &text,
         &[
             "kernel sends a FIN",
-            "  FIN-ACK  ",
+            " FIN-ACK ",
             "without reading",
-            "  RST-ACK  ",
+            " RST-ACK ",
         ],
     );
     assert!(

@@ -5,9 +5,9 @@
 //!
 //! ```text
 //! client: connect(127.0.0.1:50007) -> ok, from 127.0.0.1:41234
-//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007  SYN      seq 0                 win 65495       connect
-//!     wire: 127.0.0.1:50007 > 127.0.0.1:41234  SYN-ACK  seq 0      ack 1      win 65483       connect
-//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007  ACK      seq 1      ack 1      win 65536       connect
+//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007 SYN     seq 0             win 65495          connect
+//!     wire: 127.0.0.1:50007 > 127.0.0.1:41234 SYN-ACK seq 0    ack 1    win 65483          connect
+//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007 ACK     seq 1    ack 1    win 65536          connect
 //! ```
 //!
 //! `--pcap FILE` writes the same packets to a file that `tcpdump -r FILE` and Wireshark open.
