@@ -27,6 +27,11 @@
 //! The servers that run forever (`echo_server`, `udp_echo_server`, `unix_echo_server`) are run in a scripted session: start the server
 //! on port 0, run the clients against it, wait for the server to log that they left, stop it.
 //!
+//! The `*_wire.txt` transcripts run the programs with `--wire` and need root (CI runs the tests
+//! as root; elsewhere they are skipped, and strict mode fails). The sequence diagram
+//! `book/src/echo-demo-wire.svg` is drawn from `echo_client_wire.txt` by
+//! `socket_steps::wire::diagram`, and checked and rewritten with the transcripts.
+//!
 //! Linux only: the transcripts show `/proc/net/tcp`, which other systems do not have.
 #![cfg(target_os = "linux")]
 
@@ -285,14 +290,41 @@ fn check(session: &[Transcript]) {
 
 /// [`check`], with `names` that already know some run-varying values (a temporary path).
 fn check_with(mut names: Names, session: &[Transcript]) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/transcripts");
+    check_with_names(&mut names, session);
+}
+
+/// Where the transcripts live.
+fn transcripts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/transcripts")
+}
+
+/// Compares `actual` with the file at `path` (a generated picture), or rewrites it when
+/// `UPDATE_TRANSCRIPTS` is set.
+fn check_file(path: &std::path::Path, actual: &str) {
+    if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
+        std::fs::write(path, actual).unwrap();
+        println!("wrote {}", path.display());
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "{} is stale: it is drawn from the transcripts, which changed. Draw it again with:\n  \
+         UPDATE_TRANSCRIPTS=1 cargo test --test transcripts",
+        path.display()
+    );
+}
+
+/// [`check_with`], leaving in `names` the port names the session gave.
+fn check_with_names(names: &mut Names, session: &[Transcript]) {
+    let dir = transcripts_dir();
     for transcript in session {
         assert!(
             CHECKED.contains(&transcript.name),
             "add {:?} to CHECKED",
             transcript.name
         );
-        let actual = transcript.render(&mut names);
+        let actual = transcript.render(names);
         let path = dir.join(format!("{}.txt", transcript.name));
         if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
             std::fs::create_dir_all(&dir).unwrap();
@@ -534,11 +566,26 @@ fn echo_demo_on_the_wire() {
         command: command_line("echo_server", &server_args),
         output: server.stop(),
     };
-    check(&[
-        server,
-        Transcript::new("echo_client_wire", "echo_client", &args, &client),
-    ]);
+    let client = Transcript::new("echo_client_wire", "echo_client", &args, &client);
+    let mut names = Names::default();
+    check_with_names(&mut names, &[server, client]);
+    // The sequence diagram, drawn from the client's lines with the same port names.
+    let client_text = std::fs::read_to_string(transcripts_dir().join("echo_client_wire.txt"))
+        .expect("echo_client_wire.txt, just checked");
+    let lines = socket_steps::wire::diagram::parse(&client_text);
+    let svg = socket_steps::wire::diagram::svg(
+        "The echo demo on the wire, drawn from a real capture: the handshake, the message \
+         and its echo, each acknowledged, and the close, with the calls of each program",
+        &lines,
+    );
+    check_file(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(ECHO_DIAGRAM),
+        &svg,
+    );
 }
+
+/// The sequence diagram of the echo demo, drawn from `echo_client_wire.txt`.
+const ECHO_DIAGRAM: &str = "book/src/echo-demo-wire.svg";
 
 #[test]
 fn udp_echo_server_and_client() {

@@ -17,13 +17,15 @@
 //! - [`filter`]: the classic BPF program that keeps only our packets, run by the kernel,
 //! - [`headers`]: reading the IP, TCP and UDP headers out of the bytes,
 //! - [`lines`]: relative sequence numbers and the one-line summary,
-//! - [`pcap`]: the file format.
+//! - [`pcap`]: the file format,
+//! - [`diagram`]: a sequence diagram (SVG) drawn from the lines.
 //!
 //! Capturing needs the capability `CAP_NET_RAW` (root has it). Without it [`Wire::start`] prints
 //! one line saying how to get it, and the step runs as usual, without the wire.
 
 #[cfg(target_os = "linux")]
 pub mod capture;
+pub mod diagram;
 pub mod filter;
 pub mod headers;
 pub mod lines;
