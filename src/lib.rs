@@ -23,6 +23,7 @@
 //! | [`raw`] | `SOCK_RAW` | (tests only) | `tests/raw.rs` | Raw sockets |
 //! | [`wire`] | `AF_PACKET`, classic BPF | any step with `--wire` (Linux, `CAP_NET_RAW`) | `tests/wire.rs` | Reading the wire |
 //! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
+//! | [`framing`] | messages over a byte stream | (tests only) | `tests/framing.rs` | Framing a byte stream |
 //! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
 //! | [`readiness`] | `poll(2)`, `epoll(7)` (Linux) | (tests only) | `tests/events.rs` | Event loops |
 //! | [`events`] | one thread, an `epoll` loop | `cargo run --bin echo_server_events` | `tests/events.rs`, `tests/faults.rs` | Event loops |
@@ -35,9 +36,10 @@
 //! and [`syn_retries`] (when an unanswered SYN is sent again, computed from the running kernel's
 //! settings).
 //!
-//! For teachers: [`classroom`] finds the exercise regions in the step modules (`// EXERCISE 4.1`),
-//! makes student copies from them and grades a student's work with the tests;
-//! `cargo run --bin classroom -- new DIR` (then `check`, `hint`, `verify`...) is its front end.
+//! For teachers: the classroom runner is a package of its own (`classroom/`, run as
+//! `cargo classroom ...`): it makes student copies in which each exercise region of these modules
+//! (`// EXERCISE 4.1` ... `// END EXERCISE 4.1`) is a `todo!()`, and grades a student's work with
+//! the tests. All this crate knows of it is the `todo!` message of an exercise ([`cli::exercise_todo`]).
 //!
 //! Where teaching won over realism: every step calls the system call on its own through
 //! [`socket2`], where a real program would write `TcpListener::bind` and let std do socket + bind
@@ -61,6 +63,7 @@ pub mod events;
 pub mod readiness;
 
 pub mod experiments;
+pub mod framing;
 pub mod ipv6;
 pub mod raw;
 pub mod udp;
@@ -69,7 +72,6 @@ pub mod unix_domain;
 pub mod wire;
 
 pub mod advice;
-pub mod classroom;
 pub mod cli;
 pub mod narrate;
 pub mod proc_net;

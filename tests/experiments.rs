@@ -26,39 +26,6 @@ fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-// ANCHOR: two_writes_one_read
-#[test]
-fn stream_two_sends_arrive_in_one_recv() -> io::Result<()> {
-    let (client, server) = loopback_pair()?;
-    send_all(&client, b"Hello ")?;
-    send_all(&client, b"network world")?;
-    // Wait until the kernel holds all 19 bytes, then read once.
-    wait_for_bytes(&server, 19)?;
-    let got = recv(&server, 1024)?;
-    assert_eq!(
-        got, b"Hello network world",
-        "two sends, one recv: no boundary between them"
-    );
-    Ok(())
-}
-// ANCHOR_END: two_writes_one_read
-
-// ANCHOR: one_write_many_reads
-#[test]
-fn stream_one_send_arrives_in_several_recvs() -> io::Result<()> {
-    let (client, server) = loopback_pair()?;
-    let message = vec![b'x'; 3000];
-    send_all(&client, &message)?;
-    wait_for_bytes(&server, 3000)?;
-    // The seed's recv(1024) takes at most 1024 bytes; the rest stays buffered for the next call.
-    let sizes: Vec<usize> = (0..3)
-        .map(|_| recv(&server, 1024).map(|piece| piece.len()))
-        .collect::<io::Result<_>>()?;
-    assert_eq!(sizes, [1024, 1024, 952], "one send, three recvs");
-    Ok(())
-}
-// ANCHOR_END: one_write_many_reads
-
 // ANCHOR: recv_does_not_wait_for_n
 #[test]
 fn recv_returns_what_is_there_without_waiting_for_n_bytes() -> io::Result<()> {
