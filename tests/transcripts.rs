@@ -18,6 +18,9 @@
 //!   `('127.0.0.1', 41234)`) gets the same name. Port 0 and ports below 1024 stay.
 //! - file descriptors: `fd N` numbers are shifted so that the lowest is 3, keeping their order
 //!   and differences (normally the shift is 0: a program's first socket is fd 3).
+//! - measurements: on a line that starts with `measured:` (a count of calls or bytes, CPU time),
+//!   every number is written `N`: those vary from run to run, and the book gives real figures in
+//!   its prose.
 //! - the SYN schedule step 3 prints comes from the running kernel's settings; the book shows
 //!   those of Linux 6.5 and later by default (`tcp_syn_retries = 6, tcp_syn_linear_timeouts =
 //!   4`), so on a kernel set otherwise we write those instead ([`syn_schedule_as_in_the_book`]).
@@ -62,6 +65,9 @@ fn exe(name: &str) -> &'static str {
         "udp_echo_client" => env!("CARGO_BIN_EXE_udp_echo_client"),
         "unix_echo_server" => env!("CARGO_BIN_EXE_unix_echo_server"),
         "unix_echo_client" => env!("CARGO_BIN_EXE_unix_echo_client"),
+        "nonblocking" => env!("CARGO_BIN_EXE_nonblocking"),
+        "event_loop" => env!("CARGO_BIN_EXE_event_loop"),
+        "echo_server_events" => env!("CARGO_BIN_EXE_echo_server_events"),
         other => panic!("no binary named {other} in this test's list"),
     }
 }
@@ -142,6 +148,19 @@ fn replace_numbers(text: &str, mut replace: impl FnMut(&str, &str) -> Option<Str
     out
 }
 
+/// `text` with every number on a `measured:` line written `N`.
+fn measurements(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            if line.trim_start().starts_with("measured:") {
+                replace_numbers(line, |_, _| Some("N".to_string()))
+            } else {
+                line.to_string()
+            }
+        })
+        .collect()
+}
+
 impl Names {
     /// Normalises ports (with the names this session has given so far) and file descriptors.
     fn normalise(&mut self, text: &str) -> String {
@@ -149,6 +168,7 @@ impl Names {
         for (path, shown) in &self.paths {
             text = text.replace(path.as_str(), shown);
         }
+        let text = measurements(&text);
         let text = text.as_str();
         for port in address_ports(text) {
             if port >= 1024 && !self.ports.contains_key(&port) {
@@ -662,6 +682,44 @@ fn unix_echo_server_and_client() {
     );
 }
 
+#[test]
+fn nonblocking() {
+    let args = ["127.0.0.1:0"];
+    let output = support::run(exe("nonblocking"), &args);
+    check(&[Transcript::new(
+        "nonblocking",
+        "nonblocking",
+        &args,
+        &output,
+    )]);
+}
+
+#[test]
+fn event_loop() {
+    let args = ["127.0.0.1:0"];
+    let output = support::run(exe("event_loop"), &args);
+    check(&[Transcript::new("event_loop", "event_loop", &args, &output)]);
+}
+
+#[test]
+fn echo_server_events_and_two_clients() {
+    let server_args = ["127.0.0.1:0"];
+    let (mut server, addr) = start_server("echo_server_events", &server_args);
+    let args = [addr.as_str()];
+    let first = support::run(exe("echo_client"), &args);
+    support::assert_success(&first);
+    server.wait_for("closed its side");
+    let second = support::run(exe("echo_client"), &[addr.as_str(), "Hello", "again"]);
+    support::assert_success(&second);
+    server.wait_for("closed its side");
+    let server = Transcript {
+        name: "echo_server_events",
+        command: command_line("echo_server_events", &server_args),
+        output: server.stop(),
+    };
+    check(&[server]);
+}
+
 /// Every transcript this file checks. A file in `book/src/transcripts/` that is not here would
 /// never be checked again, and would silently go stale.
 const CHECKED: &[&str] = &[
@@ -684,6 +742,9 @@ const CHECKED: &[&str] = &[
     "step6_close_wire",
     "echo_server_wire",
     "echo_client_wire",
+    "nonblocking",
+    "event_loop",
+    "echo_server_events",
 ];
 
 #[test]
@@ -754,6 +815,15 @@ fn paths_are_replaced_before_ports_are_named() {
     assert_eq!(
         names.normalise("bind(fd 3, /tmp/socket-steps-transcript-4242/echo.sock) -> ok"),
         "bind(fd 3, /tmp/socket-steps.sock) -> ok"
+    );
+}
+
+#[test]
+fn measured_figures_are_hidden() {
+    let mut names = Names::default();
+    assert_eq!(
+        names.normalise("measured: 150330 calls in 200 ms\nwaited 200ms\n"),
+        "measured: N calls in N ms\nwaited 200ms\n"
     );
 }
 
