@@ -65,6 +65,7 @@ fn exe(name: &str) -> &'static str {
         "udp_echo_client" => env!("CARGO_BIN_EXE_udp_echo_client"),
         "unix_echo_server" => env!("CARGO_BIN_EXE_unix_echo_server"),
         "unix_echo_client" => env!("CARGO_BIN_EXE_unix_echo_client"),
+        "bench_echo" => env!("CARGO_BIN_EXE_bench_echo"),
         "nonblocking" => env!("CARGO_BIN_EXE_nonblocking"),
         "event_loop" => env!("CARGO_BIN_EXE_event_loop"),
         "echo_server_events" => env!("CARGO_BIN_EXE_echo_server_events"),
@@ -608,6 +609,53 @@ fn echo_demo_on_the_wire() {
 const ECHO_DIAGRAM: &str = "book/src/echo-demo-wire.svg";
 
 #[test]
+fn nagle_on_the_wire() {
+    if !can_capture() {
+        return;
+    }
+    let args = ["--wire"];
+    let mut transcript = Transcript::new(
+        "bench_echo_wire",
+        "bench_echo",
+        &args,
+        &support::run(exe("bench_echo"), &args),
+    );
+    // A delayed ACK comes after 40 ms or a few more: the milliseconds vary from run to run.
+    transcript.output = milliseconds_as_nn(&transcript.output);
+    check(&[transcript]);
+}
+
+/// `text` with each `+41 ms` written `+NN ms`.
+fn milliseconds_as_nn(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(plus) = rest.find('+') {
+        let digits = rest[plus + 1..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        let unit = &rest[plus + 1 + digits..];
+        if digits > 0 && unit.starts_with(" ms") {
+            out.push_str(&rest[..plus]);
+            out.push_str("+NN");
+        } else {
+            out.push_str(&rest[..plus + 1 + digits]);
+        }
+        rest = &rest[plus + 1 + digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn milliseconds_are_normalised_and_seconds_kept() {
+    assert_eq!(
+        milliseconds_as_nn("round +41 ms, connect +1 s, 2+2"),
+        "round +NN ms, connect +1 s, 2+2"
+    );
+}
+
+#[test]
 fn udp_echo_server_and_client() {
     let server_args = ["127.0.0.1:0"];
     let (mut server, addr) = start_server("udp_echo_server", &server_args);
@@ -742,6 +790,7 @@ const CHECKED: &[&str] = &[
     "step6_close_wire",
     "echo_server_wire",
     "echo_client_wire",
+    "bench_echo_wire",
     "nonblocking",
     "event_loop",
     "echo_server_events",
