@@ -289,6 +289,31 @@ fn self_driving_wire(name: &'static str, bin: &str) -> Transcript {
     Transcript::new(name, bin, &args, &support::run(exe(bin), &args))
 }
 
+/// Checks the session `make` runs, for the wire transcripts: up to three runs, the first that
+/// matches the book passes, and the third is checked (and fails with its diff) otherwise.
+///
+/// Some packets depend on timing, not only on the calls: a kernel delays its ACK for 40 ms or
+/// more, unless the program answers or closes first (then the ACK rides along), and whether it
+/// delays at all depends on how soon the last answer came. On a machine busy with other work a
+/// program can run late, and one run in many shows other packets than the book. We accept the
+/// first of three runs that matches; three runs that all differ are a failure.
+fn check_wire(make: impl Fn() -> Vec<Transcript>) {
+    if std::env::var_os("UPDATE_TRANSCRIPTS").is_none() {
+        for _ in 1..3 {
+            let session = make();
+            let mut names = Names::default();
+            let matches = session.iter().all(|transcript| {
+                let path = transcripts_dir().join(format!("{}.txt", transcript.name));
+                std::fs::read_to_string(path).ok() == Some(transcript.render(&mut names))
+            });
+            if matches {
+                return;
+            }
+        }
+    }
+    check(&make());
+}
+
 /// Whether this test run may capture packets (root or `CAP_NET_RAW`, as in CI); if not, the wire
 /// transcripts are skipped (a failure in strict mode).
 fn can_capture() -> bool {
@@ -519,28 +544,28 @@ fn step6_close() {
 #[test]
 fn step3_listen_on_the_wire() {
     if can_capture() {
-        check(&[self_driving_wire("step3_listen_wire", "step3_listen")]);
+        check_wire(|| vec![self_driving_wire("step3_listen_wire", "step3_listen")]);
     }
 }
 
 #[test]
 fn step4_accept_on_the_wire() {
     if can_capture() {
-        check(&[self_driving_wire("step4_accept_wire", "step4_accept")]);
+        check_wire(|| vec![self_driving_wire("step4_accept_wire", "step4_accept")]);
     }
 }
 
 #[test]
 fn step5_process_on_the_wire() {
     if can_capture() {
-        check(&[self_driving_wire("step5_process_wire", "step5_process")]);
+        check_wire(|| vec![self_driving_wire("step5_process_wire", "step5_process")]);
     }
 }
 
 #[test]
 fn step6_close_on_the_wire() {
     if can_capture() {
-        check(&[self_driving_wire("step6_close_wire", "step6_close")]);
+        check_wire(|| vec![self_driving_wire("step6_close_wire", "step6_close")]);
     }
 }
 
@@ -577,19 +602,20 @@ fn echo_demo_on_the_wire() {
     if !can_capture() {
         return;
     }
-    let server_args = ["127.0.0.1:0", "--wire"];
-    let (mut server, addr) = start_server("echo_server", &server_args);
-    let args = [addr.as_str(), "--wire"];
-    let client = support::run(exe("echo_client"), &args);
-    server.wait_for("closed after");
-    let server = Transcript {
-        name: "echo_server_wire",
-        command: command_line("echo_server", &server_args),
-        output: server.stop(),
-    };
-    let client = Transcript::new("echo_client_wire", "echo_client", &args, &client);
-    let mut names = Names::default();
-    check_with_names(&mut names, &[server, client]);
+    check_wire(|| {
+        let server_args = ["127.0.0.1:0", "--wire"];
+        let (mut server, addr) = start_server("echo_server", &server_args);
+        let args = [addr.as_str(), "--wire"];
+        let client = support::run(exe("echo_client"), &args);
+        server.wait_for("closed after");
+        let server = Transcript {
+            name: "echo_server_wire",
+            command: command_line("echo_server", &server_args),
+            output: server.stop(),
+        };
+        let client = Transcript::new("echo_client_wire", "echo_client", &args, &client);
+        vec![server, client]
+    });
     // The sequence diagram, drawn from the client's lines with the same port names.
     let client_text = std::fs::read_to_string(transcripts_dir().join("echo_client_wire.txt"))
         .expect("echo_client_wire.txt, just checked");
@@ -613,16 +639,14 @@ fn nagle_on_the_wire() {
     if !can_capture() {
         return;
     }
-    let args = ["--wire"];
-    let mut transcript = Transcript::new(
-        "bench_echo_wire",
-        "bench_echo",
-        &args,
-        &support::run(exe("bench_echo"), &args),
-    );
-    // A delayed ACK comes after 40 ms or a few more: the milliseconds vary from run to run.
-    transcript.output = milliseconds_as_nn(&transcript.output);
-    check(&[transcript]);
+    check_wire(|| {
+        let args = ["--wire"];
+        let output = support::run(exe("bench_echo"), &args);
+        let mut transcript = Transcript::new("bench_echo_wire", "bench_echo", &args, &output);
+        // A delayed ACK comes after 40 ms or a few more: the milliseconds vary from run to run.
+        transcript.output = milliseconds_as_nn(&transcript.output);
+        vec![transcript]
+    });
 }
 
 /// `text` with each `+41 ms` written `+NN ms`.

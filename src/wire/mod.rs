@@ -50,6 +50,10 @@ pub const SETTLE: Duration = Duration::from_secs(1);
 /// How long [`Wire::show_timed`] waits after the last packet for another one.
 pub const QUIET: Duration = Duration::from_millis(200);
 
+/// The shortest wait [`Wire::show_timed_ms`] prints: the kernel's own waits (a delayed ACK, 40 ms
+/// or more) are longer; the few milliseconds a busy machine takes to run a program are shorter.
+pub const NOTICED: Duration = Duration::from_millis(20);
+
 /// How [`Wire`] prints the time of a packet after the first of its call.
 #[derive(Debug, Clone, Copy)]
 enum Clock {
@@ -58,10 +62,12 @@ enum Clock {
 }
 
 impl Clock {
-    /// `call` with the time `after`, rounded (nothing when it rounds to 0).
+    /// `call` with the time `after`, rounded; nothing for less than a second, or less than
+    /// [`NOTICED`] in milliseconds: what a busy machine's scheduling adds, not a kernel's timer.
     fn label(self, call: &str, after: Duration) -> String {
         let (value, unit) = match self {
             Clock::Seconds => (after.as_secs_f64().round(), "s"),
+            Clock::Milliseconds if after < NOTICED => (0.0, "ms"),
             Clock::Milliseconds => ((after.as_secs_f64() * 1000.0).round(), "ms"),
         };
         match value > 0.0 {
@@ -192,8 +198,9 @@ impl Wire {
         self.show_quiet(call, Clock::Seconds);
     }
 
-    /// Like [`show_timed`](Self::show_timed), with times in milliseconds (`write +41 ms`), for
-    /// what the kernel holds back for tens of milliseconds: Nagle's algorithm, delayed ACKs.
+    /// Like [`show_timed`](Self::show_timed), with times in milliseconds (`write +41 ms`) from
+    /// [`NOTICED`] on, for what the kernel holds back for tens of milliseconds: Nagle's
+    /// algorithm, delayed ACKs.
     pub fn show_timed_ms(&mut self, call: &str) {
         self.show_quiet(call, Clock::Milliseconds);
     }
