@@ -69,14 +69,14 @@ pub fn wait_for_bytes(socket: &Socket, n: usize) -> io::Result<()> {
 
 /// Linux's `MSG_NOSIGNAL` (`0x4000` in `<sys/socket.h>`): "do not raise SIGPIPE if the peer is
 /// gone, just fail with `EPIPE`". socket2 does not export the constant, and we do not add the
-/// `libc` crate for one number.
+/// `libc` crate for one number. (Other systems have their own values: macOS's is `0x80000`.)
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub const MSG_NOSIGNAL: i32 = 0x4000;
 
 // ANCHOR: send_no_signal
 /// `send(2)` with `MSG_NOSIGNAL`: a peer that has gone gives `BrokenPipe` and never a SIGPIPE.
-/// This is what std's `TcpStream::write` does on Linux. Linux only (macOS has the socket option
-/// `SO_NOSIGPIPE` instead).
+/// This is what std's `TcpStream::write` does on Linux. Linux only, for the flag's value (on macOS,
+/// std sets the socket option `SO_NOSIGPIPE` on each socket instead).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn send_no_signal(socket: &Socket, data: &[u8]) -> io::Result<usize> {
     socket.send_with_flags(data, MSG_NOSIGNAL)

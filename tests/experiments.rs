@@ -109,6 +109,34 @@ fn send_may_take_only_part_and_write_all_loops() -> io::Result<()> {
 }
 // ANCHOR_END: partial_send
 
+// ANCHOR: blocking_send
+#[test]
+#[cfg(target_os = "linux")]
+fn a_blocking_send_waits_until_all_is_queued_and_a_send_timeout_cuts_it() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    client.set_send_buffer_size(4096)?;
+    client.set_write_timeout(None)?; // blocking, no timeout: loopback_pair set one
+    let data = vec![7u8; 1 << 20]; // 1 MiB, far more than the buffers hold
+    let reader = std::thread::spawn(move || recv_until_closed(&server).map(|all| all.len()));
+    // One send(2): Linux returns only when every byte is in the send buffer (not sent yet!).
+    assert_eq!(
+        send(&client, &data)?,
+        data.len(),
+        "one blocking send, all of it"
+    );
+    finish_sending(&client)?;
+    assert_eq!(reader.join().unwrap()?, data.len());
+
+    // With SO_SNDTIMEO, the same call returns what it queued when the time runs out.
+    let (client, _server_not_reading) = loopback_pair()?;
+    client.set_send_buffer_size(4096)?;
+    client.set_write_timeout(Some(std::time::Duration::from_millis(200)))?;
+    let sent = send(&client, &data)?;
+    assert!(sent > 0 && sent < data.len(), "a partial count: {sent}");
+    Ok(())
+}
+// ANCHOR_END: blocking_send
+
 // ANCHOR: tx_queue
 #[test]
 #[cfg(target_os = "linux")]
@@ -492,14 +520,46 @@ fn shutdown_write_is_a_half_close() -> io::Result<()> {
 // ANCHOR_END: half_close
 
 // ANCHOR: reset
+/// Waits until the kernel has forgotten the connection `local` → `remote` (after a reset, a
+/// socket leaves `/proc/net/tcp` at once).
+#[cfg(target_os = "linux")]
+fn wait_until_gone(local: SocketAddr, remote: SocketAddr) {
+    socket_steps::proc_net::wait_until(local, Some(remote), PATIENCE, |entry| entry.is_none());
+}
+
 #[test]
+#[cfg(target_os = "linux")]
 fn close_with_unread_data_sends_a_reset() -> io::Result<()> {
     let (client, server) = loopback_pair()?;
+    send_all(&server, b"bye")?; // the client will read this only later
     send_all(&client, b"never read")?;
     wait_for_bytes(&server, 10)?; // the bytes sit in the server's receive buffer
+    wait_for_bytes(&client, 3)?;
+    let addrs = (local_addr(&client)?, local_addr(&server)?);
     close(server); // unread data: the kernel sends RST instead of FIN
+    wait_until_gone(addrs.0, addrs.1);
+    // What arrived before the reset is still read first; then the reset; then end of stream.
+    assert_eq!(recv(&client, 1024)?, b"bye");
     let error = recv(&client, 1024).expect_err("a reset, not an end of stream");
     assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
+    assert_eq!(recv(&client, 1024)?, b"", "after the reset: end of stream");
+    Ok(())
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn shutdown_before_close_does_not_prevent_the_reset() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    let addrs = (local_addr(&client)?, local_addr(&server)?);
+    send_all(&client, b"never read")?;
+    wait_for_bytes(&server, 10)?;
+    finish_sending(&server)?; // shutdown(SHUT_WR): a FIN goes out first...
+    close(server); // ...but unread data remains, so close still sends RST
+    wait_until_gone(addrs.0, addrs.1);
+    // The FIN came first, so the client reads end of stream; the reset shows on its next send.
+    assert_eq!(recv(&client, 1024)?, b"");
+    let error = send(&client, b"anyone?").expect_err("the connection was reset");
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe, "{error}");
     Ok(())
 }
 // ANCHOR_END: reset
@@ -693,6 +753,50 @@ fn reuse_address_never_allows_two_listeners() -> io::Result<()> {
     Ok(())
 }
 // ANCHOR_END: never_two_listeners
+
+// ANCHOR: reuse_port
+#[test]
+#[cfg(target_os = "linux")]
+fn reuse_port_lets_two_sockets_listen_on_one_address() -> io::Result<()> {
+    let listen_with_reuse_port = |addr: SocketAddr| -> io::Result<socket2::Socket> {
+        let socket = socket_steps::step1_create::create_tcp_socket(addr)?;
+        socket.set_reuse_port(true)?; // SO_REUSEPORT, on both sockets, before bind
+        socket_steps::step2_bind::bind(&socket, addr)?;
+        socket_steps::step3_listen::listen(&socket, 5)?;
+        Ok(socket)
+    };
+    let first = listen_with_reuse_port(loopback())?;
+    let addr = local_addr(&first)?;
+    let second = listen_with_reuse_port(addr)?;
+    assert_eq!(local_addr(&second)?, addr, "two listeners, one address");
+    Ok(())
+}
+// ANCHOR_END: reuse_port
+
+// ANCHOR: wildcard_and_specific
+#[test]
+#[cfg(target_os = "linux")]
+fn linux_lets_reuse_address_sockets_share_a_port_until_one_listens() -> io::Result<()> {
+    let reuse_and_bind = |addr: SocketAddr| -> io::Result<socket2::Socket> {
+        let socket = socket_steps::step1_create::create_tcp_socket(addr)?;
+        socket.set_reuse_address(true)?;
+        socket_steps::step2_bind::bind(&socket, addr)?;
+        Ok(socket)
+    };
+    // Two bound sockets, neither listening, both with SO_REUSEADDR: one port, no error.
+    let first = reuse_and_bind(loopback())?;
+    let addr = local_addr(&first)?;
+    let _second = reuse_and_bind(addr)?;
+    drop(_second);
+    // Once one listens on 127.0.0.1, the wildcard 0.0.0.0 on the same port is refused, although
+    // the addresses differ (the BSDs allow it).
+    socket_steps::step3_listen::listen(&first, 5)?;
+    let wildcard = SocketAddr::from(([0, 0, 0, 0], addr.port()));
+    let error = reuse_and_bind(wildcard).expect_err("the wildcard overlaps 127.0.0.1");
+    assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+    Ok(())
+}
+// ANCHOR_END: wildcard_and_specific
 
 // ANCHOR: refused
 #[test]
