@@ -56,14 +56,17 @@ pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// How many events one `epoll_wait` returns at most. More ready sockets are simply reported by the
 /// next call (level-triggered), so this is a batch size, not a limit.
+#[cfg(target_os = "linux")]
 const EVENTS_PER_WAIT: usize = 256;
 
 /// How many pieces we read from one client per wake-up before we turn to the others: a client
 /// that sends without pause must not starve the rest. Its socket stays readable, so `epoll_wait`
 /// reports it again at once.
+#[cfg(target_os = "linux")]
 const READS_PER_TURN: usize = 16;
 
 /// How many clients we accept per wake-up before serving the connected ones.
+#[cfg(target_os = "linux")]
 const ACCEPTS_PER_TURN: usize = 64;
 
 /// The event loop's limits.

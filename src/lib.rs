@@ -23,13 +23,14 @@
 //! | [`raw`] | `SOCK_RAW` | (tests only) | `tests/raw.rs` | Raw sockets |
 //! | [`wire`] | `AF_PACKET`, classic BPF | any step with `--wire` (Linux, `CAP_NET_RAW`) | `tests/wire.rs` | Reading the wire |
 //! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
+//! | [`framing`] | messages over a byte stream | (tests only) | `tests/framing.rs` | Framing a byte stream |
 //! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
 //! | [`readiness`] | `poll(2)`, `epoll(7)` (Linux) | (tests only) | `tests/events.rs` | Event loops |
 //! | [`events`] | one thread, an `epoll` loop | `cargo run --bin echo_server_events` | `tests/events.rs`, `tests/faults.rs` | Event loops |
 //! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
-//! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
-//! binary), [`narrate`] (the printed narration of each call, shared by the step binaries),
+//! Helpers that the steps share: [`cli`] (every program's arguments, described once with `clap`:
+//! `HOST:PORT`, `--with-client`, durations, `--help`), [`narrate`] (the printed narration of each call, shared by the step binaries),
 //! [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
 //! kernel's TCP table, `/proc/net/tcp`, to show each socket's state, and its counters; Linux only)
 //! and [`syn_retries`] (when an unanswered SYN is sent again, computed from the running kernel's
@@ -61,6 +62,7 @@ pub mod events;
 pub mod readiness;
 
 pub mod experiments;
+pub mod framing;
 pub mod ipv6;
 pub mod raw;
 pub mod udp;

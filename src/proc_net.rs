@@ -293,6 +293,7 @@ pub fn wait_until(
     }
 }
 
+// ANCHOR: counters
 /// A counter of the kernel's network statistics, e.g. `("TcpExt", "ListenOverflows")` or
 /// `("Udp", "RcvbufErrors")`, read from `/proc/net/netstat` and `/proc/net/snmp` (what `nstat`
 /// and `netstat -s` print). `None` off Linux or for a name this kernel does not count.
@@ -323,6 +324,7 @@ pub fn parse_counter(text: &str, group: &str, name: &str) -> Option<u64> {
     }
     None
 }
+// ANCHOR_END: counters
 
 #[cfg(test)]
 mod tests {

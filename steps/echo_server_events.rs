@@ -2,28 +2,51 @@
 //! (Linux only).
 //!
 //! ```text
-//! cargo run --bin echo_server_events -- [HOST:PORT] [--max-clients=N] [--idle-timeout=SECS]
-//!                                       [--write-timeout=SECS] [--quiet]
+//! cargo run --bin echo_server_events -- [HOST:PORT] [--max-clients=N]
+//!                        [--idle-timeout=DURATION] [--write-timeout=DURATION] [--quiet]
 //! ```
 //!
 //! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, by one thread.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use socket_steps::advice::bind_failed;
-use socket_steps::cli::{run_main, seconds, Args, DEFAULT_ADDR};
-use socket_steps::events::{serve, Config, Event, BACKLOG};
+use socket_steps::cli::{self, run_main};
+use socket_steps::events::{serve, Config, Event, BACKLOG, MAX_CLIENTS};
 use socket_steps::step1_create::describe;
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
 use std::io::Write;
 
-const USAGE: &str = "usage: cargo run --bin echo_server_events -- [HOST:PORT] [--max-clients=N] \
-                     [--idle-timeout=SECS] [--write-timeout=SECS] [--quiet]";
+/// The seed's echo server on one thread, with an epoll event loop (Linux only).
+///
+/// Try it with two terminals of nc: both are answered, by one thread. Stop it with Ctrl-C.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+    /// Hold at most N connections; more wait in the accept queue
+    #[arg(long, value_name = "N", default_value_t = MAX_CLIENTS, value_parser = cli::clients)]
+    max_clients: usize,
+    #[command(flatten)]
+    timeouts: cli::Timeouts,
+    /// Do not log each client: only the cap and failed accepts
+    #[arg(long)]
+    quiet: bool,
+}
 
 fn main() {
     run_main(|| {
-        let (config, quiet, rest) = parse_limits(std::env::args().skip(1))?;
-        let addr = Args::parse(rest)?.addr()?;
+        let args: Args = cli::parse()?;
+        let config = Config {
+            max_clients: args.max_clients,
+            idle_timeout: args.timeouts.idle_timeout,
+            write_timeout: args.timeouts.write.write_timeout,
+        };
+        let quiet = args.quiet;
+        let addr = args.listen.addr()?;
         let listener = listening_socket(addr, BACKLOG)
             .map_err(|error| bind_failed(addr, env!("CARGO_BIN_NAME"), error))?;
         let bound = local_addr(&listener)?;
@@ -69,40 +92,4 @@ fn log(event: Event, quiet: bool) {
 
 fn flush() {
     let _ = std::io::stdout().flush();
-}
-
-/// Takes our own options out of the arguments and leaves the rest for [`Args::parse`].
-fn parse_limits(args: impl Iterator<Item = String>) -> anyhow::Result<(Config, bool, Vec<String>)> {
-    let mut config = Config::default();
-    let mut quiet = false;
-    let mut rest = Vec::new();
-    for arg in args {
-        if arg == "-h" || arg == "--help" {
-            println!(
-                "{USAGE}\n  HOST:PORT defaults to {DEFAULT_ADDR}; port 0 lets the OS choose.\n  \
-                 --max-clients=N: hold at most N connections (default {}); more wait in the \
-                 accept queue\n  --idle-timeout=SECS, --write-timeout=SECS: when to close a quiet \
-                 client, or one that does not read its replies\n  --quiet: do not log each client",
-                Config::default().max_clients
-            );
-            std::process::exit(0);
-        } else if arg == "--quiet" {
-            quiet = true;
-        } else if let Some(value) = arg.strip_prefix("--max-clients=") {
-            config.max_clients = value
-                .parse()
-                .ok()
-                .filter(|&n| n > 0)
-                .with_context(|| format!("`{value}` is not a number of clients (1 or more)"))?;
-        } else if let Some(value) = arg.strip_prefix("--idle-timeout=") {
-            config.idle_timeout = seconds(value)?;
-        } else if let Some(value) = arg.strip_prefix("--write-timeout=") {
-            config.write_timeout = seconds(value)?;
-        } else if arg.starts_with("--") {
-            bail!("unknown option `{arg}`: see --help");
-        } else {
-            rest.push(arg);
-        }
-    }
-    Ok((config, quiet, rest))
 }

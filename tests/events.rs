@@ -111,7 +111,7 @@ fn at_its_cap_it_stops_accepting_and_says_so() {
 fn help_goes_to_stdout_and_bad_input_is_one_line() {
     let help = support::run(EVENTS, &["--help"]);
     support::assert_success(&help);
-    assert!(support::stdout(&help).contains("--max-clients=N"));
+    assert!(support::stdout(&help).contains("--max-clients <N>"));
     let bad = support::run(EVENTS, &["--max-clients=none"]);
     let error = support::assert_clean_failure(&bad);
     assert!(error.contains("is not a number of clients"), "{error}");

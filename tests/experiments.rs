@@ -6,6 +6,9 @@
 //! each waits for a kernel state with a deadline (`experiments::wait_for_bytes`,
 //! `proc_net` polling) or uses a blocking call with a timeout.
 
+// Many experiments are Linux-only, so elsewhere some of the imports below go unused.
+#![cfg_attr(not(target_os = "linux"), allow(unused_imports))]
+
 mod support;
 
 use std::io::{self, Write};
@@ -22,39 +25,6 @@ use socket_steps::step6_close::{close, finish_sending, recv_until_closed};
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
-
-// ANCHOR: two_writes_one_read
-#[test]
-fn stream_two_sends_arrive_in_one_recv() -> io::Result<()> {
-    let (client, server) = loopback_pair()?;
-    send_all(&client, b"Hello ")?;
-    send_all(&client, b"network world")?;
-    // Wait until the kernel holds all 19 bytes, then read once.
-    wait_for_bytes(&server, 19)?;
-    let got = recv(&server, 1024)?;
-    assert_eq!(
-        got, b"Hello network world",
-        "two sends, one recv: no boundary between them"
-    );
-    Ok(())
-}
-// ANCHOR_END: two_writes_one_read
-
-// ANCHOR: one_write_many_reads
-#[test]
-fn stream_one_send_arrives_in_several_recvs() -> io::Result<()> {
-    let (client, server) = loopback_pair()?;
-    let message = vec![b'x'; 3000];
-    send_all(&client, &message)?;
-    wait_for_bytes(&server, 3000)?;
-    // The seed's recv(1024) takes at most 1024 bytes; the rest stays buffered for the next call.
-    let sizes: Vec<usize> = (0..3)
-        .map(|_| recv(&server, 1024).map(|piece| piece.len()))
-        .collect::<io::Result<_>>()?;
-    assert_eq!(sizes, [1024, 1024, 952], "one send, three recvs");
-    Ok(())
-}
-// ANCHOR_END: one_write_many_reads
 
 // ANCHOR: recv_does_not_wait_for_n
 #[test]
@@ -233,18 +203,6 @@ fn listen_zero_still_queues_one() -> io::Result<()> {
 }
 // ANCHOR_END: backlog_zero
 
-/// Sets one of the kernel's per-namespace settings, `net.ipv4.NAME`, by writing
-/// `/proc/sys/net/ipv4/NAME`. Only ever inside a network namespace that the test made: on the
-/// host it would change the setting for every program, so we refuse.
-#[cfg(target_os = "linux")]
-fn set_namespace_sysctl(name: &str, value: &str) -> io::Result<()> {
-    assert!(
-        support::in_a_private_network(),
-        "net.ipv4.{name} may be changed only inside a namespace of the test's own"
-    );
-    std::fs::write(format!("/proc/sys/net/ipv4/{name}"), value)
-}
-
 /// A counter of `/proc/net/netstat`'s `TcpExt` group; in a namespace of our own it starts at 0.
 #[cfg(target_os = "linux")]
 fn tcp_counter(name: &str) -> u64 {
@@ -258,7 +216,7 @@ fn tcp_counter(name: &str) -> u64 {
 fn a_syn_that_meets_a_full_queue_is_dropped_even_with_abort_on_overflow() {
     support::in_private_network(|| {
         // Our own namespace: this setting is ours alone, and the counters start at 0.
-        set_namespace_sysctl("tcp_abort_on_overflow", "1")?;
+        support::sysctl("net.ipv4.tcp_abort_on_overflow", "1");
         let listener = listening_socket(loopback(), 0)?; // room for one
         let addr = local_addr(&listener)?;
         let _queued = connect(addr, PATIENCE)?;
@@ -345,7 +303,7 @@ fn a_final_ack_that_meets_a_full_queue_leaves_the_client_waiting() {
         return; // skipped, with the reason (a failure under SOCKET_STEPS_STRICT=1)
     };
     support::in_private_network(|| {
-        set_namespace_sysctl("tcp_abort_on_overflow", "0")?; // the default
+        support::sysctl("net.ipv4.tcp_abort_on_overflow", "0"); // the default
         let (answer, server_side) = third_client_meets_a_full_queue(python)?;
         let error = answer.expect_err("nobody answers the third client");
         assert!(
@@ -368,7 +326,7 @@ fn with_abort_on_overflow_a_final_ack_that_meets_a_full_queue_gets_a_reset() {
         return; // skipped, with the reason (a failure under SOCKET_STEPS_STRICT=1)
     };
     support::in_private_network(|| {
-        set_namespace_sysctl("tcp_abort_on_overflow", "1")?;
+        support::sysctl("net.ipv4.tcp_abort_on_overflow", "1");
         let (answer, server_side) = third_client_meets_a_full_queue(python)?;
         let error = answer.expect_err("the server's kernel resets the third client");
         assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}");
@@ -387,9 +345,9 @@ fn syn_retransmissions_follow_the_running_kernels_settings() {
     support::in_private_network(|| {
         // A short schedule, in our namespace only: one retry, and one linear retry on a kernel
         // that has them (6.5 and later). The host keeps its own (default: 6 and 4, 131 s).
-        set_namespace_sysctl("tcp_syn_retries", "1")?;
+        support::sysctl("net.ipv4.tcp_syn_retries", "1");
         if std::path::Path::new("/proc/sys/net/ipv4/tcp_syn_linear_timeouts").exists() {
-            set_namespace_sysctl("tcp_syn_linear_timeouts", "1")?;
+            support::sysctl("net.ipv4.tcp_syn_linear_timeouts", "1");
         }
         let settings = SynRetries::of_this_kernel().expect("readable settings");
         let schedule = settings.schedule();

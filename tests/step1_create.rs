@@ -132,4 +132,11 @@ fn windows_socket_handles_read_as_file_descriptors_in_tests() {
         "accept(fd 3) -> new socket fd 4, socket(AF_INET..."
     );
     assert_eq!(names.rename("close(socket 356)"), "close(fd 4)");
+    // A whole output is ranked by value: the client's socket (344), made before `accept`
+    // returned the server's (356) but printed after it, is still fd 4, as it is on Unix.
+    let text = "listen(socket 340)\naccept -> socket 356\nclient: socket 344";
+    assert_eq!(
+        support::HandleNames::ranked(text).rename(text),
+        "listen(fd 3)\naccept -> fd 5\nclient: fd 4"
+    );
 }

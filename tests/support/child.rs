@@ -177,3 +177,37 @@ pub fn as_nobody(probe: impl FnOnce() -> io::Result<()>) -> String {
     }
     run_this_test(unprivileged(&this_program()), "as user nobody")
 }
+
+// ANCHOR: namespace_settings
+/// Runs `ip ARGS` (iproute2) and fails the test if it fails. Only inside a private network
+/// namespace ([`in_private_network`]): there, links, addresses and routes are the test's own.
+pub fn ip(args: &[&str]) {
+    assert!(
+        in_a_private_network(),
+        "`ip {}` changes the network: only inside support::in_private_network",
+        args.join(" ")
+    );
+    let output = Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run ip (iproute2): {error}"));
+    assert!(
+        output.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Sets the sysctl `name` (e.g. `net.ipv4.tcp_syncookies`) to `value`, by writing its file under
+/// `/proc/sys`. Only inside a private network namespace, where `net.*` settings are the
+/// namespace's own: the host's are never touched.
+pub fn sysctl(name: &str, value: &str) {
+    assert!(
+        in_a_private_network() && name.starts_with("net."),
+        "sysctl {name}: only a net.* setting, only inside support::in_private_network"
+    );
+    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    std::fs::write(&path, value).unwrap_or_else(|error| panic!("sysctl {name}={value}: {error}"));
+}
+// ANCHOR_END: namespace_settings

@@ -13,7 +13,7 @@ pub use skip::{require, skip, strict};
 mod child;
 #[cfg(target_os = "linux")]
 #[allow(unused_imports)]
-pub use child::{as_nobody, in_a_private_network, in_private_network};
+pub use child::{as_nobody, in_a_private_network, in_private_network, ip, sysctl};
 #[cfg(target_os = "linux")]
 mod dns_stub;
 #[cfg(target_os = "linux")]
@@ -33,6 +33,11 @@ pub const LIMIT: Duration = Duration::from_secs(20);
 /// Runs `exe` with `args` and stdin closed, kills it if it is still running after [`LIMIT`],
 /// and returns its output.
 pub fn run(exe: &str, args: &[&str]) -> Output {
+    run_os(exe, args)
+}
+
+/// [`run`] for arguments that need not be text (e.g. a path that is not UTF-8).
+pub fn run_os<S: AsRef<std::ffi::OsStr>>(exe: &str, args: &[S]) -> Output {
     let child = Command::new(exe)
         .args(args)
         .stdin(Stdio::null())
@@ -91,7 +96,8 @@ pub fn wait_with_limit(mut child: Child, what: &str) -> Output {
 /// File descriptors are renumbered as if the program had inherited only stdin, stdout and
 /// stderr (see [`shift_fds`]), so that tests can expect its first socket to be `fd 3`.
 pub fn stdout(output: &Output) -> String {
-    let text = HandleNames::default().rename(&String::from_utf8_lossy(&output.stdout));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let text = HandleNames::ranked(&text).rename(&text);
     match fds(&text).min() {
         Some(lowest) if lowest > 3 => shift_fds(&text, lowest - 3),
         _ => text,
@@ -99,15 +105,37 @@ pub fn stdout(output: &Output) -> String {
 }
 
 /// Windows names a socket by a handle, which our programs print as `socket 340`, where Unix
-/// prints `fd 3`. We rename each distinct handle, in order of first appearance, `fd 3`, `fd 4`...
-/// so that the tests' expectations hold on both. Unix output has no `socket <number>`, so there
-/// this changes nothing.
+/// prints `fd 3`. We rename each distinct handle `fd 3`, `fd 4`... so that the tests'
+/// expectations hold on both. Unix output has no `socket <number>`, so there this changes nothing.
+///
+/// The order matters: a program may create its client's socket before `accept` returns the
+/// server's, yet print the server's first. Unix numbers descriptors in the order they are made
+/// (the lowest free one), and Windows hands out increasing handles, so when we have the whole
+/// output we rank the handles by value ([`HandleNames::ranked`]); a stream read line by line can
+/// only name them in order of first appearance ([`HandleNames::default`]).
 #[derive(Default)]
 pub struct HandleNames {
     seen: Vec<String>,
 }
 
 impl HandleNames {
+    /// Names for the handles of a whole output: the smallest handle is `fd 3`, the next `fd 4`...
+    pub fn ranked(text: &str) -> HandleNames {
+        let mut handles: Vec<u64> = text
+            .match_indices("socket ")
+            .filter_map(|(at, found)| {
+                let after = &text[at + found.len()..];
+                let digits = after.chars().take_while(char::is_ascii_digit).count();
+                after[..digits].parse().ok()
+            })
+            .collect();
+        handles.sort_unstable();
+        handles.dedup();
+        HandleNames {
+            seen: handles.iter().map(u64::to_string).collect(),
+        }
+    }
+
     /// `text` with every `socket <handle>` written as `fd <n>`.
     pub fn rename(&mut self, text: &str) -> String {
         let mut result = String::with_capacity(text.len());
