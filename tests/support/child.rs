@@ -211,3 +211,73 @@ pub fn sysctl(name: &str, value: &str) {
     std::fs::write(&path, value).unwrap_or_else(|error| panic!("sysctl {name}={value}: {error}"));
 }
 // ANCHOR_END: namespace_settings
+
+/// Whether this process is the child that [`spawn_this_test`] started for the running test.
+pub fn in_this_tests_child() -> bool {
+    we_are_the_child()
+}
+
+/// The running test, started again in a child process by [`spawn_this_test`]; killed if
+/// dropped before [`ChildTest::finish`].
+pub struct ChildTest {
+    child: Option<std::process::Child>,
+    /// The child's standard output, line by line (see [`super::read_lines`]).
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl ChildTest {
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Waits for the child to end (at most [`super::LIMIT`]) and checks that it ran this test
+    /// and passed.
+    pub fn finish(mut self) {
+        let child = self.child.take().expect("running");
+        let output = wait_with_limit(child, "the child");
+        assert!(
+            output.status.success(),
+            "the child failed: {:?}",
+            output.status
+        );
+        // The rest of its output, up to its end: the test harness's summary.
+        let rest: Vec<String> =
+            std::iter::from_fn(|| self.lines.recv_timeout(super::LIMIT).ok()).collect();
+        assert!(
+            rest.iter().any(|line| line.contains("1 passed")),
+            "the child did not run the test:\n{}",
+            rest.join("\n")
+        );
+    }
+}
+
+impl Drop for ChildTest {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts the running test again in a child process, with `env` set, and returns it while it
+/// runs: for experiments where the parent acts on the child as it goes (stops it, signals it).
+/// In the child, [`in_this_tests_child`] is true.
+pub fn spawn_this_test(env: &[(&str, &str)]) -> ChildTest {
+    let test = this_test();
+    let mut child = Command::new(this_program())
+        .args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, &test)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {test} again: {error}"));
+    let lines = super::read_lines(child.stdout.take().expect("piped"));
+    ChildTest {
+        child: Some(child),
+        lines,
+    }
+}

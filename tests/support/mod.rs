@@ -13,7 +13,10 @@ pub use skip::{require, skip, strict};
 mod child;
 #[cfg(target_os = "linux")]
 #[allow(unused_imports)]
-pub use child::{as_nobody, in_a_private_network, in_private_network, ip, sysctl};
+pub use child::{
+    as_nobody, in_a_private_network, in_private_network, in_this_tests_child, ip, spawn_this_test,
+    sysctl,
+};
 #[cfg(target_os = "linux")]
 mod dns_stub;
 #[cfg(target_os = "linux")]
