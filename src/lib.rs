@@ -23,6 +23,7 @@
 //! | [`raw`] | `SOCK_RAW` | (tests only) | `tests/raw.rs` | Raw sockets |
 //! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
 //! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
+//! | [`asynchronous`] | tokio: a task per connection, one thread | `cargo run --bin echo_server_async` | `tests/asynchronous.rs`, `tests/faults.rs` | Async (tokio) |
 //! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
 //! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
@@ -47,6 +48,7 @@ pub mod step4_accept;
 pub mod step5_process;
 pub mod step6_close;
 
+pub mod asynchronous;
 pub mod bench;
 pub mod client;
 pub mod echo;

@@ -23,8 +23,8 @@
 //! listener.accept().await?; tokio::spawn(async move { ... }); }`), but the waiting happens in the
 //! runtime, not in blocked threads. The limits stay: tokio's teaching server, mini-redis, stops
 //! accepting at `MAX_CONNECTIONS` (250) with a semaphore, exactly as [`serve_forever`] does with
-//! [`Config::max_clients`], and timeouts become `tokio::time::timeout` around a read. That is the
-//! next course; this one stays with threads.
+//! [`Config::max_clients`], and timeouts become `tokio::time::timeout` around a read:
+//! [`crate::asynchronous`] is this server on tokio.
 //!
 //! One subtlety of the write timeout: `SO_SNDTIMEO` bounds each `send(2)` call, not a whole
 //! reply, and a client that reads a few bytes now and then restarts it on every call. So each
@@ -270,4 +270,44 @@ pub fn is_timeout(error: &io::Error) -> bool {
         error.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
+}
+
+impl Config {
+    /// Takes the limits' options out of a program's arguments, starting from `self` (the
+    /// program's defaults), and returns the other arguments for [`Args::parse`](crate::cli::Args):
+    /// `--max-clients=N`, `--idle-timeout=SECS`, `--write-timeout=SECS` (SECS may be a fraction,
+    /// e.g. 0.5, for the tests).
+    pub fn with_options(
+        mut self,
+        args: impl IntoIterator<Item = String>,
+    ) -> anyhow::Result<(Config, Vec<String>)> {
+        use anyhow::Context;
+        let mut rest = Vec::new();
+        for arg in args {
+            if let Some(value) = arg.strip_prefix("--max-clients=") {
+                self.max_clients =
+                    value.parse().ok().filter(|&n| n > 0).with_context(|| {
+                        format!("`{value}` is not a number of clients (1 or more)")
+                    })?;
+            } else if let Some(value) = arg.strip_prefix("--idle-timeout=") {
+                self.idle_timeout = seconds(value)?;
+            } else if let Some(value) = arg.strip_prefix("--write-timeout=") {
+                self.write_timeout = seconds(value)?;
+            } else {
+                rest.push(arg);
+            }
+        }
+        Ok((self, rest))
+    }
+}
+
+/// Reads a number of seconds, whole or not (`30`, `0.5`), of at least a millisecond.
+fn seconds(value: &str) -> anyhow::Result<Duration> {
+    use anyhow::Context;
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.001)
+        .map(Duration::from_secs_f64)
+        .with_context(|| format!("`{value}` is not a number of seconds (e.g. 30 or 0.5)"))
 }

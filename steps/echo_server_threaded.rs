@@ -8,16 +8,14 @@
 //!
 //! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, unlike `echo_server`.
 
-use std::io::Write;
-use std::time::Duration;
-
-use anyhow::{bail, Context};
+use anyhow::bail;
 use socket_steps::advice::bind_failed;
 use socket_steps::cli::{run_main, Args, DEFAULT_ADDR};
 use socket_steps::step1_create::describe;
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
 use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG};
+use std::io::Write;
 
 const USAGE: &str =
     "usage: echo_server_threaded [HOST:PORT] [--max-clients=N] [--idle-timeout=SECS] \
@@ -65,38 +63,12 @@ fn flush() {
     let _ = std::io::stdout().flush();
 }
 
-/// Takes our own `--name=value` options out of the arguments and leaves the rest for
-/// [`Args::parse`].
+/// Answers `--help`, then takes the limits' options out of the arguments and leaves the rest
+/// for [`Args::parse`].
 fn parse_limits(args: impl Iterator<Item = String>) -> anyhow::Result<(Config, Vec<String>)> {
-    let mut config = Config::default();
-    let mut rest = Vec::new();
-    for arg in args {
-        if arg == "-h" || arg == "--help" {
-            bail!(
-                "{USAGE}\nHOST:PORT defaults to {DEFAULT_ADDR}; use port 0 to let the OS choose."
-            );
-        } else if let Some(value) = arg.strip_prefix("--max-clients=") {
-            config.max_clients = value
-                .parse()
-                .ok()
-                .filter(|&n| n > 0)
-                .with_context(|| format!("`{value}` is not a number of clients (1 or more)"))?;
-        } else if let Some(value) = arg.strip_prefix("--idle-timeout=") {
-            config.idle_timeout = seconds(value)?;
-        } else if let Some(value) = arg.strip_prefix("--write-timeout=") {
-            config.write_timeout = seconds(value)?;
-        } else {
-            rest.push(arg);
-        }
+    let args: Vec<String> = args.collect();
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        bail!("{USAGE}\nHOST:PORT defaults to {DEFAULT_ADDR}; use port 0 to let the OS choose.");
     }
-    Ok((config, rest))
-}
-
-fn seconds(value: &str) -> anyhow::Result<Duration> {
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.001)
-        .map(Duration::from_secs_f64)
-        .with_context(|| format!("`{value}` is not a number of seconds (e.g. 30 or 0.5)"))
+    Config::default().with_options(args)
 }

@@ -1,4 +1,4 @@
-//! Faults and load that both echo servers must survive. After each one, the next client must
+//! Faults and load that every echo server must survive. After each one, the next client must
 //! still get a correct answer.
 //!
 //! Each test starts its own server process on port 0, so they run in parallel. Both servers are
@@ -20,12 +20,20 @@ use support::{start_server, wait_for_line, Server, LIMIT};
 
 const SERIAL: &str = env!("CARGO_BIN_EXE_echo_server");
 const THREADED: &str = env!("CARGO_BIN_EXE_echo_server_threaded");
+const ASYNC: &str = env!("CARGO_BIN_EXE_echo_server_async");
 
 /// The threaded server with timeouts short enough for tests.
 fn threaded(extra: &[&str]) -> Server {
     let mut args = vec!["127.0.0.1:0", "--idle-timeout=2", "--write-timeout=1"];
     args.extend_from_slice(extra);
     start_server(THREADED, &args)
+}
+
+/// The async server with the same short timeouts.
+fn asynchronous(extra: &[&str]) -> Server {
+    let mut args = vec!["127.0.0.1:0", "--idle-timeout=2", "--write-timeout=1"];
+    args.extend_from_slice(extra);
+    start_server(ASYNC, &args)
 }
 
 /// The seed's serial server, with a write deadline short enough for tests.
@@ -43,6 +51,7 @@ fn both<T>(name: &str, fault: impl Fn(&Server) -> T) {
 fn both_within<T>(name: &str, limit: Duration, fault: impl Fn(&Server) -> T) {
     after(serial(), "serial", name, limit, &fault);
     after(threaded(&[]), "threaded", name, limit, &fault);
+    after(asynchronous(&[]), "async", name, limit, &fault);
 }
 
 /// Runs `fault` against `server`, then checks that it answers the next client within `limit`.
@@ -130,15 +139,24 @@ fn serial_survives_a_client_that_sends_10_mb_without_reading() {
 
 #[test]
 fn threaded_survives_a_client_that_sends_10_mb_without_reading() {
+    survives_10_mb_without_reading(THREADED);
+}
+
+#[test]
+fn async_survives_a_client_that_sends_10_mb_without_reading() {
+    survives_10_mb_without_reading(ASYNC);
+}
+
+fn survives_10_mb_without_reading(exe: &str) {
     // A 3 s write timeout: long enough that, with a timeout per `send` call instead of a deadline
     // per reply, the trickle below keeps restarting it and the server never gives up (checked:
     // no "timed out" within 20 s); with the deadline it gives up after about 3 s.
-    let server = start_server(THREADED, &["127.0.0.1:0", "--write-timeout=3"]);
+    let server = start_server(exe, &["127.0.0.1:0", "--write-timeout=3"]);
     // The smallest receive buffer the kernel allows: the hardest case, where the window opens a
     // few bytes at a time.
     let kept = send_10_mb_without_reading(&server, 1);
     // Other clients are served meanwhile...
-    assert_answers(server.addr, "10 MB sent without reading (threaded server)");
+    assert_answers(server.addr, &format!("10 MB sent without reading ({exe})"));
     // ...and the server gives up on this one when a reply misses its deadline.
     wait_for_line(&server.lines, "timed out");
     drop(kept);
@@ -197,8 +215,22 @@ fn a_thousand_connections_one_after_another() {
 /// accept queue (the server says so) and are served as soon as threads are free.
 #[test]
 fn threaded_survives_200_concurrent_clients_over_its_cap() {
-    let cap = socket_steps::threaded::MAX_CLIENTS;
-    let server = threaded(&["--idle-timeout=20"]);
+    survives_200_concurrent_clients_over_its_cap(
+        threaded(&["--idle-timeout=20"]),
+        socket_steps::threaded::MAX_CLIENTS,
+    );
+}
+
+/// The async server's cap is 10,000; we lower it to the threaded server's, to run the same test.
+#[test]
+fn async_survives_200_concurrent_clients_over_its_cap() {
+    survives_200_concurrent_clients_over_its_cap(
+        asynchronous(&["--idle-timeout=20", "--max-clients=128"]),
+        128,
+    );
+}
+
+fn survives_200_concurrent_clients_over_its_cap(server: Server, cap: usize) {
     let addr = server.addr;
     // The first `cap` clients are answered once and then hold their connection (and a thread).
     let release = Arc::new(Barrier::new(cap + 1));
@@ -242,7 +274,18 @@ fn round_trip(addr: SocketAddr, i: usize) -> TcpStream {
 #[cfg(unix)]
 #[test]
 fn threaded_survives_running_out_of_file_descriptors() {
-    let command = format!("ulimit -n 32 && exec '{THREADED}' 127.0.0.1:0 --idle-timeout=20");
+    survives_running_out_of_file_descriptors(THREADED);
+}
+
+#[cfg(unix)]
+#[test]
+fn async_survives_running_out_of_file_descriptors() {
+    survives_running_out_of_file_descriptors(ASYNC);
+}
+
+#[cfg(unix)]
+fn survives_running_out_of_file_descriptors(exe: &str) {
+    let command = format!("ulimit -n 32 && exec '{exe}' 127.0.0.1:0 --idle-timeout=20");
     let server = start_server("sh", &["-c", &command]);
     // Every one of these completes its handshake (the kernel does that), but the server cannot
     // accept them all.
