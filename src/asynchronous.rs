@@ -53,17 +53,9 @@ pub const IDLE_TIMEOUT: Duration = crate::threaded::IDLE_TIMEOUT;
 pub const WRITE_TIMEOUT: Duration = crate::threaded::WRITE_TIMEOUT;
 // ANCHOR_END: limits
 
-/// The async server's limits: the threaded server's three, with its own defaults.
+/// The async server's limits: the threaded server's three (with [`MAX_CLIENTS`] as the cap
+/// in `echo_server_async`).
 pub use crate::threaded::Config;
-
-/// The async server's defaults: [`MAX_CLIENTS`] instead of the threaded server's 128.
-pub fn defaults() -> Config {
-    Config {
-        max_clients: MAX_CLIENTS,
-        idle_timeout: IDLE_TIMEOUT,
-        write_timeout: WRITE_TIMEOUT,
-    }
-}
 
 /// What happened, for the server's log: the threaded server's events, so that both logs read
 /// the same.

@@ -25,8 +25,9 @@ use socket2::{SockAddr, Socket};
 use crate::step1_create::create_tcp_socket;
 use crate::step5_process::{recv, send_all, RECV_SIZE};
 
-/// How long our clients wait for a handshake before giving up. Without a limit, a `connect` to a
-/// full accept queue on Linux keeps retrying for about two minutes.
+/// How long our clients wait for a handshake before giving up. Without a limit, a `connect` whose
+/// SYN meets a full accept queue on Linux goes on sending it for about two minutes with the
+/// default settings ([`crate::syn_retries`] computes this kernel's schedule).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The seed client's message: `message = ['Hello network world']`.

@@ -21,15 +21,21 @@
 //! | `unix_domain` (Unix only) | `AF_UNIX` | `cargo run --bin unix_echo_server`, `unix_echo_client` | `tests/unix_domain.rs` | Unix-domain sockets |
 //! | [`ipv6`] | `AF_INET6`, `IPV6_V6ONLY` | (tests only) | `tests/ipv6.rs` | IPv6 |
 //! | [`raw`] | `SOCK_RAW` | (tests only) | `tests/raw.rs` | Raw sockets |
+//! | [`wire`] | `AF_PACKET`, classic BPF | any step with `--wire` (Linux, `CAP_NET_RAW`) | `tests/wire.rs` | Reading the wire |
 //! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
+//! | [`framing`] | messages over a byte stream | (tests only) | `tests/framing.rs` | Framing a byte stream |
 //! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
+//! | [`readiness`] | `poll(2)`, `epoll(7)` (Linux) | (tests only) | `tests/events.rs` | Event loops |
+//! | [`events`] | one thread, an `epoll` loop | `cargo run --bin echo_server_events` | `tests/events.rs`, `tests/faults.rs` | Event loops |
 //! | [`asynchronous`] | tokio: a task per connection, one thread | `cargo run --bin echo_server_async` | `tests/asynchronous.rs`, `tests/faults.rs` | Async (tokio) |
 //! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
-//! Helpers that the steps share: [`cli`] (the `HOST:PORT` and `--with-client` conventions of every
-//! binary), [`narrate`] (the printed narration of each call, shared by the step binaries),
+//! Helpers that the steps share: [`cli`] (every program's arguments, described once with `clap`:
+//! `HOST:PORT`, `--with-client`, durations, `--help`), [`narrate`] (the printed narration of each call, shared by the step binaries),
 //! [`advice`] (turning `os error 98` into what to do next) and [`proc_net`] (reading the
-//! kernel's TCP table, `/proc/net/tcp`, to show each socket's state; Linux only).
+//! kernel's TCP table, `/proc/net/tcp`, to show each socket's state, and its counters; Linux only)
+//! and [`syn_retries`] (when an unanswered SYN is sent again, computed from the running kernel's
+//! settings).
 //!
 //! For teachers: [`classroom`] finds the exercise regions in the step modules (`// EXERCISE 4.1`),
 //! makes student copies from them and grades a student's work with the tests;
@@ -54,15 +60,21 @@ pub mod client;
 pub mod echo;
 pub mod threaded;
 
+pub mod events;
+pub mod readiness;
+
 pub mod experiments;
+pub mod framing;
 pub mod ipv6;
 pub mod raw;
 pub mod udp;
 #[cfg(unix)]
 pub mod unix_domain;
+pub mod wire;
 
 pub mod advice;
 pub mod classroom;
 pub mod cli;
 pub mod narrate;
 pub mod proc_net;
+pub mod syn_retries;

@@ -45,6 +45,37 @@ pub fn kernel_when(
     settled
 }
 
+/// `1 byte`, `2 bytes`: a count of bytes in words.
+pub fn bytes(count: usize) -> String {
+    counted(count as u64, "byte")
+}
+
+/// `1 client`, `3 clients`: `count` and `noun`, in the singular for one.
+pub fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// Explains what the client's kernel does with a SYN that gets no answer, with this kernel's own
+/// numbers ([`syn_retries`](crate::syn_retries)), e.g. `this kernel (tcp_syn_retries = 6,
+/// tcp_syn_linear_timeouts = 4) would send the SYN again after 1, 2, 3 ... s`.
+pub fn unanswered_syn() {
+    match crate::syn_retries::SynRetries::of_this_kernel() {
+        Some(settings) => {
+            explain(format!(
+                "without our time limit, this kernel ({settings}) would go on:"
+            ));
+            explain(format!("{}.", settings.schedule()));
+        }
+        None => {
+            explain("without our time limit, the client's kernel would send it again a few times")
+        }
+    }
+}
+
 /// The C name of the address family of `addr`.
 pub fn family(addr: SocketAddr) -> &'static str {
     if addr.is_ipv4() {
@@ -56,7 +87,7 @@ pub fn family(addr: SocketAddr) -> &'static str {
 
 /// The binary's own name, for commands we suggest (`cargo run --bin NAME -- ...`).
 pub fn program_name() -> String {
-    std::env::args()
+    std::env::args_os()
         .next()
         .as_deref()
         .map(std::path::Path::new)

@@ -91,7 +91,10 @@ pub struct TcpEntry {
     pub remote: SocketAddr,
     /// `st`: the TCP state.
     pub state: TcpState,
-    /// `tx_queue`: bytes sent but not yet acknowledged by the peer.
+    /// `tx_queue`: bytes the program has written that the peer has not acknowledged yet
+    /// (`write_seq - snd_una` in the kernel). That counts bytes sent and waiting for their ACK
+    /// *and* bytes not sent at all yet (what `ss -i` calls `notsent`): on loopback it grows as
+    /// soon as the peer stops reading and its receive window closes.
     pub tx_queue: u32,
     /// `rx_queue`: bytes received but not yet read by the program; for a LISTEN socket, the number
     /// of connections in the accept queue (handshake done, `accept` not called yet).
@@ -104,7 +107,7 @@ impl fmt::Display for TcpEntry {
             TcpState::Listen => write!(f, "{} LISTEN, accept queue {}", self.local, self.rx_queue),
             state => write!(
                 f,
-                "{} -> {} {state}, unread {} B, unacknowledged {} B",
+                "{} -> {} {state}, unread {} B, unsent or unacked {} B",
                 self.local, self.remote, self.rx_queue, self.tx_queue
             ),
         }
@@ -290,6 +293,39 @@ pub fn wait_until(
     }
 }
 
+// ANCHOR: counters
+/// A counter of the kernel's network statistics, e.g. `("TcpExt", "ListenOverflows")` or
+/// `("Udp", "RcvbufErrors")`, read from `/proc/net/netstat` and `/proc/net/snmp` (what `nstat`
+/// and `netstat -s` print). `None` off Linux or for a name this kernel does not count.
+///
+/// The counters belong to the reader's network namespace: on a host they add up every program's
+/// traffic since boot, so an experiment that wants exact numbers reads them inside a namespace
+/// of its own.
+pub fn counter(group: &str, name: &str) -> Option<u64> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    ["/proc/net/netstat", "/proc/net/snmp"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .find_map(|text| parse_counter(&text, group, name))
+}
+
+/// Finds `name` of `group` in the text of `/proc/net/netstat` or `/proc/net/snmp`: each group is
+/// two lines, `TcpExt: SyncookiesSent ListenOverflows ...` and `TcpExt: 0 17 ...`.
+pub fn parse_counter(text: &str, group: &str, name: &str) -> Option<u64> {
+    let prefix = format!("{group}:");
+    let mut lines = text.lines().filter(|line| line.starts_with(&prefix));
+    while let (Some(names), Some(values)) = (lines.next(), lines.next()) {
+        let at = names.split_whitespace().position(|n| n == name);
+        if let Some(at) = at {
+            return values.split_whitespace().nth(at)?.parse().ok();
+        }
+    }
+    None
+}
+// ANCHOR_END: counters
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,7 +383,7 @@ mod tests {
         );
         assert_eq!(
             entries[1].to_string(),
-            "127.0.0.1:50007 -> 127.0.0.1:54321 ESTABLISHED, unread 19 B, unacknowledged 0 B"
+            "127.0.0.1:50007 -> 127.0.0.1:54321 ESTABLISHED, unread 19 B, unsent or unacked 0 B"
         );
     }
 
@@ -381,5 +417,28 @@ mod tests {
         let entry = state_of(addr, None).expect("a listening socket is in /proc/net/tcp");
         assert_eq!(entry.state, TcpState::Listen);
         assert!(describe(addr, None).contains("LISTEN"));
+    }
+
+    #[test]
+    fn parses_a_counter_of_netstat_and_snmp() {
+        let netstat = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 0 17 18\n\
+                       IpExt: InNoRoutes\nIpExt: 5\n";
+        assert_eq!(
+            parse_counter(netstat, "TcpExt", "ListenOverflows"),
+            Some(17)
+        );
+        assert_eq!(parse_counter(netstat, "TcpExt", "ListenDrops"), Some(18));
+        assert_eq!(parse_counter(netstat, "IpExt", "InNoRoutes"), Some(5));
+        assert_eq!(parse_counter(netstat, "TcpExt", "NoSuchCounter"), None);
+        let snmp = "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors\nUdp: 92 0 9908 10000 9908\n";
+        assert_eq!(parse_counter(snmp, "Udp", "RcvbufErrors"), Some(9908));
+        assert_eq!(parse_counter(snmp, "UdpLite", "RcvbufErrors"), None);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn reads_a_real_counter() {
+        assert!(counter("TcpExt", "ListenOverflows").is_some());
+        assert!(counter("Udp", "RcvbufErrors").is_some());
     }
 }

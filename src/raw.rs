@@ -12,10 +12,10 @@
 //! read packets until the matching echo reply comes back, its IPv4 header in front.
 
 use std::io::{self, Read};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use socket2::SockAddr;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::step1_create::create_raw_socket;
 
@@ -114,3 +114,82 @@ pub fn ping(to: Ipv4Addr, identifier: u16, timeout: Duration) -> io::Result<Icmp
     }
 }
 // ANCHOR_END: ping
+
+// ANCHOR: syn
+/// A whole IPv4 packet carrying one TCP SYN from `from` to `to`, built by hand: the first
+/// segment of a handshake, as `connect(2)` would send it, but from any address we like.
+///
+/// With it a test can play a client that never answers the server's SYN-ACK, so that the
+/// half-open connection stays in the server's SYN queue (see the Listen chapter). The IPv4
+/// header is 20 bytes (no options), the TCP header 20 bytes (no options: the server assumes the
+/// smallest segment size, 536 bytes).
+pub fn tcp_syn(from: SocketAddrV4, to: SocketAddrV4, sequence: u32) -> Vec<u8> {
+    let mut tcp = Vec::with_capacity(20);
+    tcp.extend_from_slice(&from.port().to_be_bytes());
+    tcp.extend_from_slice(&to.port().to_be_bytes());
+    tcp.extend_from_slice(&sequence.to_be_bytes());
+    tcp.extend_from_slice(&0u32.to_be_bytes()); // acknowledgment number: none yet
+    tcp.push(5 << 4); // data offset: 5 words of header
+    tcp.push(TCP_SYN);
+    tcp.extend_from_slice(&u16::MAX.to_be_bytes()); // window
+    tcp.extend_from_slice(&[0, 0, 0, 0]); // checksum (below), urgent pointer
+                                          // The TCP checksum covers a "pseudo-header" of the IP addresses, protocol and length too.
+    let mut covered = Vec::with_capacity(12 + tcp.len());
+    covered.extend_from_slice(&from.ip().octets());
+    covered.extend_from_slice(&to.ip().octets());
+    covered.extend_from_slice(&[0, IPPROTO_TCP, 0, tcp.len() as u8]);
+    covered.extend_from_slice(&tcp);
+    let sum = checksum(&covered);
+    tcp[16..18].copy_from_slice(&sum.to_be_bytes());
+
+    let mut ip = vec![0x45, 0]; // version 4, header 5 words; type of service
+    ip.extend_from_slice(&((20 + tcp.len()) as u16).to_be_bytes()); // total length
+    ip.extend_from_slice(&[0, 0, 0x40, 0]); // identification (the kernel fills it), don't fragment
+    ip.extend_from_slice(&[64, IPPROTO_TCP, 0, 0]); // time to live, protocol, checksum (below)
+    ip.extend_from_slice(&from.ip().octets());
+    ip.extend_from_slice(&to.ip().octets());
+    let sum = checksum(&ip);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    ip.extend_from_slice(&tcp);
+    ip
+}
+
+/// Sends a [`tcp_syn`] from `from` to `to` through a raw socket that writes whole IP packets
+/// (`socket(AF_INET, SOCK_RAW, IPPROTO_RAW)`: the kernel takes our IP header as it is, source
+/// address included). Needs root or `CAP_NET_RAW`.
+pub fn send_syn(from: SocketAddrV4, to: SocketAddrV4, sequence: u32) -> io::Result<()> {
+    let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_RAW)))?;
+    let packet = tcp_syn(from, to, sequence);
+    socket.send_to(&packet, &SockAddr::from(SocketAddr::V4(to)))?;
+    Ok(())
+}
+// ANCHOR_END: syn
+
+/// The SYN bit of a TCP header's flags byte.
+pub const TCP_SYN: u8 = 0x02;
+/// IP protocol number of TCP.
+const IPPROTO_TCP: u8 = 6;
+/// `IPPROTO_RAW` (255): a raw socket for which we write the IP header ourselves.
+const IPPROTO_RAW: i32 = 255;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hand_made_syn_checksums_to_zero_in_both_headers() {
+        let from = SocketAddrV4::new(Ipv4Addr::new(10, 9, 9, 1), 40000);
+        let to = SocketAddrV4::new(Ipv4Addr::new(10, 9, 9, 254), 50007);
+        let packet = tcp_syn(from, to, 1);
+        assert_eq!(packet.len(), 40);
+        assert_eq!(checksum(&packet[..20]), 0, "the IPv4 header");
+        let mut covered = [&from.ip().octets()[..], &to.ip().octets(), &[0, 6, 0, 20]].concat();
+        covered.extend_from_slice(&packet[20..]);
+        assert_eq!(
+            checksum(&covered),
+            0,
+            "the TCP segment and its pseudo-header"
+        );
+        assert_eq!(packet[33], TCP_SYN);
+    }
+}

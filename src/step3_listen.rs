@@ -6,9 +6,12 @@
 //!   program calls `accept`. Finished connections wait in the *accept queue*.
 //! - `backlog` bounds that queue: backlog N holds N + 1 connections on Linux, and values above
 //!   `net.core.somaxconn` are lowered to it. `listen(0)` still queues one.
-//! - When the queue is full, Linux does not refuse: it drops the client's SYN, and the client
-//!   retries (after 1 s, 3 s, 7 s...) until its connect times out. BSD, macOS and Windows may
-//!   refuse instead.
+//! - When the queue is full, Linux does not refuse. A SYN that finds it full is dropped, and the
+//!   client's kernel sends it again on a timer ([`crate::syn_retries`] computes when, from this
+//!   kernel's settings) until its connect fails with `ETIMEDOUT`. A client whose SYN found room
+//!   connects; if the queue is full when its handshake's last ACK arrives, that ACK is dropped and
+//!   the client waits for an answer that never comes (or gets a reset with
+//!   `net.ipv4.tcp_abort_on_overflow=1`). Windows's manual says it refuses instead.
 //!
 //! std spelling: `TcpListener::bind(addr)` is socket + `SO_REUSEADDR` + bind + `listen(128)`; std
 //! offers no way to choose the backlog:

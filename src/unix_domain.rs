@@ -31,15 +31,10 @@ use crate::step3_listen::listen;
 /// by every user and cleared at boot, which suits a socket file that may be left behind.
 pub const DEFAULT_PATH: &str = "/tmp/socket-steps.sock";
 
-/// What the binaries take instead of `HOST:PORT`: a path, or `@name` for a Linux abstract name.
-/// Without an argument ([`crate::cli::Args`] then holds its default `HOST:PORT`) we use
-/// [`DEFAULT_PATH`].
-pub fn path_from_args(args: &crate::cli::Args) -> PathBuf {
-    if args.host_port == crate::cli::DEFAULT_ADDR {
-        PathBuf::from(DEFAULT_PATH)
-    } else {
-        PathBuf::from(&args.host_port)
-    }
+/// What the binaries take instead of `HOST:PORT` ([`crate::cli::UnixPath`]): a path, or `@name`
+/// for a Linux abstract name; without one, [`DEFAULT_PATH`].
+pub fn path_or_default(path: Option<PathBuf>) -> PathBuf {
+    path.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
 }
 
 /// What [`prepare_path`] found at the path a server wants to bind.

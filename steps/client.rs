@@ -1,13 +1,13 @@
 //! The client side: create, connect, send, recv, close.
 //!
 //! Run a server first (e.g. `cargo run --bin echo_server`), then
-//! `cargo run --bin client [HOST:PORT] [MESSAGE]`. Chapter 7 of the book explains the output.
+//! `cargo run --bin client [HOST:PORT] [MESSAGE...]` (one message per argument). Chapter 7 of the book explains the output.
 
 use std::io;
 use std::time::Duration;
 
 use anyhow::Context;
-use socket_steps::cli::{resolve, run_main, Args};
+use socket_steps::cli::{self, run_main};
 use socket_steps::echo::python_repr;
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step1_create::describe;
@@ -17,16 +17,26 @@ use socket_steps::{advice, client, step2_bind, step6_close};
 /// How long we wait for the server's answer before giving up with a message.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The client side: create, connect, send, recv, close, each call narrated.
+///
+/// Run a server first (e.g. cargo run --bin echo_server).
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    connect: cli::Connect,
+    #[command(flatten)]
+    messages: cli::Messages,
+}
+
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
-        let message = match args.rest.as_slice() {
-            [] => client::SEED_MESSAGE.to_string(),
-            words => words.join(" "),
-        };
+        let args: Args = cli::parse()?;
         title("The client");
         // ANCHOR: connect
-        let addrs = resolve(&args.host_port)?;
+        let addrs = args.connect.addrs()?;
         let (socket, server) = client::connect_any(&addrs, client::CONNECT_TIMEOUT)
             .map_err(|error| advice::connect_failed(addrs[0], error))?;
         let fd = describe(&socket);
@@ -41,34 +51,39 @@ fn main() {
         narrate::kernel(local, Some(server));
 
         // ANCHOR: exchange
-        send_all(&socket, message.as_bytes())?;
-        println!(
-            "send({fd}, {}) -> {} bytes",
-            python_repr(message.as_bytes()),
-            message.len()
-        );
         socket.set_read_timeout(Some(REPLY_TIMEOUT))?;
-        match recv(&socket, RECV_SIZE) {
-            Ok(reply) if reply.is_empty() => {
-                println!("recv({fd}, {RECV_SIZE}) -> 0 bytes: end of file");
-                explain("the server closed the connection without replying.");
+        for message in args.messages.or_seed() {
+            send_all(&socket, message.as_bytes())?;
+            println!(
+                "send({fd}, {}) -> {}",
+                python_repr(message.as_bytes()),
+                narrate::bytes(message.len())
+            );
+            match recv(&socket, RECV_SIZE) {
+                Ok(reply) if reply.is_empty() => {
+                    println!("recv({fd}, {RECV_SIZE}) -> 0 bytes: end of file");
+                    explain("the server closed the connection without replying.");
+                    break;
+                }
+                Ok(reply) => println!("recv({fd}, {RECV_SIZE}) -> {}", python_repr(&reply)),
+                Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
+                    println!("recv({fd}, {RECV_SIZE}) -> error: connection reset");
+                    explain("the server closed without reading what we sent, so its kernel");
+                    explain("answered with a reset (RST) instead of a normal end of file.");
+                    break;
+                }
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    println!("recv({fd}, {RECV_SIZE}) -> no reply within {REPLY_TIMEOUT:?}");
+                    explain("the server has not answered: it may never have accepted us (step 3).");
+                    break;
+                }
+                Err(error) => return Err(error).context("recv failed"),
             }
-            Ok(reply) => println!("recv({fd}, {RECV_SIZE}) -> {}", python_repr(&reply)),
-            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
-                println!("recv({fd}, {RECV_SIZE}) -> error: connection reset");
-                explain("the server closed without reading what we sent, so its kernel answered");
-                explain("with a reset (RST) instead of a normal end of file.");
-            }
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                println!("recv({fd}, {RECV_SIZE}) -> no reply within {REPLY_TIMEOUT:?}");
-                explain("the server has not answered: it may never have accepted us (step 3).");
-            }
-            Err(error) => return Err(error).context("recv failed"),
         }
         step6_close::close(socket);
         println!("close({fd}) -> ok");

@@ -5,19 +5,31 @@
 
 use std::time::Duration;
 
-use socket_steps::cli::{resolve, run_main, Args};
-use socket_steps::client::{connect_any, exchange, CONNECT_TIMEOUT, SEED_MESSAGE};
+use socket_steps::cli::{self, run_main};
+use socket_steps::client::{connect_any, exchange, CONNECT_TIMEOUT};
 use socket_steps::echo::python_repr;
+
+/// The seed tutorial's echo client: connect, send Hello network world, print the answer.
+///
+/// Run it with echo_server running. Like the seed's client, each message is sent and answered
+/// by one recv(1024).
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    connect: cli::Connect,
+    #[command(flatten)]
+    messages: cli::Messages,
+}
 
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
+        let args: Args = cli::parse()?;
         // ANCHOR: main
-        let messages = match args.rest.as_slice() {
-            [] => vec![SEED_MESSAGE.to_string()],
-            given => given.to_vec(),
-        };
-        let addrs = resolve(&args.host_port)?;
+        let messages = args.messages.or_seed();
+        let addrs = args.connect.addrs()?;
         let (socket, server) = connect_any(&addrs, CONNECT_TIMEOUT)
             .map_err(|error| socket_steps::advice::connect_failed(addrs[0], error))?;
         // A server that never answers should not leave us waiting forever.

@@ -1,33 +1,33 @@
 //! The seed tutorial's echo server: port 50007, one client at a time, forever; each received
 //! piece comes back as `|From Server| ` + the piece.
 //!
-//! Run: `cargo run --bin echo_server [HOST:PORT] [--write-timeout=SECS]` (default
+//! Run: `cargo run --bin echo_server [HOST:PORT] [--write-timeout=DURATION]` (default
 //! 127.0.0.1:50007; a client gets 10 s to take each reply), then `cargo run --bin echo_client` in
 //! another terminal. Stop it with Ctrl-C.
 
-use std::time::Duration;
-
-use anyhow::Context;
-use socket_steps::cli::{run_main, Args};
-use socket_steps::echo::{serve_forever, Event, WRITE_TIMEOUT};
+use socket_steps::cli::{self, run_main};
+use socket_steps::echo::{serve_forever, Event};
 use socket_steps::step3_listen::{listening_socket, SEED_BACKLOG};
+
+/// The seed tutorial's echo server: one client at a time, forever; each received piece comes back
+/// as |From Server| + the piece. Stop it with Ctrl-C.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+    /// Ours, not the seed's: the tests use a short one.
+    #[command(flatten)]
+    write: cli::WriteTimeout,
+}
 
 fn main() {
     run_main(|| {
-        // `--write-timeout=SECS` is ours, not the seed's: the tests use a short one.
-        let (timeouts, rest): (Vec<String>, Vec<String>) = std::env::args()
-            .skip(1)
-            .partition(|a| a.starts_with("--write-timeout="));
-        let write_timeout = match timeouts.last() {
-            None => WRITE_TIMEOUT,
-            Some(option) => {
-                let secs = &option["--write-timeout=".len()..];
-                Duration::from_secs(secs.parse().with_context(|| {
-                    format!("`{option}`: the write timeout is a whole number of seconds, e.g. --write-timeout=10")
-                })?)
-            }
-        };
-        let addr = Args::parse(rest)?.addr()?;
+        let args: Args = cli::parse()?;
+        let addr = args.listen.addr()?;
+        let write_timeout = args.write.write_timeout;
         // ANCHOR: main
         let listener = listening_socket(addr, SEED_BACKLOG)
             .map_err(|error| socket_steps::advice::bind_failed(addr, "echo_server", error))?;

@@ -2,30 +2,47 @@
 //! per connection.
 //!
 //! ```text
-//! cargo run --bin echo_server_threaded -- [HOST:PORT] [--max-clients=N] [--idle-timeout=SECS]
-//!                                         [--write-timeout=SECS]
+//! cargo run --bin echo_server_threaded -- [HOST:PORT] [--max-clients=N]
+//!                          [--idle-timeout=DURATION] [--write-timeout=DURATION]
 //! ```
 //!
 //! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, unlike `echo_server`.
 
-use anyhow::bail;
+use std::io::Write;
+
 use socket_steps::advice::bind_failed;
-use socket_steps::cli::{run_main, Args, DEFAULT_ADDR};
+use socket_steps::cli::{self, run_main};
 use socket_steps::step1_create::describe;
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
-use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG};
-use std::io::Write;
+use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG, MAX_CLIENTS};
 
-const USAGE: &str =
-    "usage: echo_server_threaded [HOST:PORT] [--max-clients=N] [--idle-timeout=SECS] \
-                     [--write-timeout=SECS]";
+/// The seed's echo server, serving many clients at once with one thread per connection.
+///
+/// Try it with two terminals of nc: both are answered, unlike echo_server. Stop it with Ctrl-C.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+    /// How many clients are served at once; the next ones wait in the accept queue
+    #[arg(long, value_name = "N", default_value_t = MAX_CLIENTS, value_parser = cli::clients)]
+    max_clients: usize,
+    #[command(flatten)]
+    timeouts: cli::Timeouts,
+}
 
 fn main() {
     run_main(|| {
-        let (config, rest) = parse_limits(std::env::args().skip(1))?;
-        let args = Args::parse(rest)?;
-        let addr = args.addr()?;
+        let args: Args = cli::parse()?;
+        let config = Config {
+            max_clients: args.max_clients,
+            idle_timeout: args.timeouts.idle_timeout,
+            write_timeout: args.timeouts.write.write_timeout,
+        };
+        let addr = args.listen.addr()?;
         let listener = listening_socket(addr, BACKLOG)
             .map_err(|error| bind_failed(addr, env!("CARGO_BIN_NAME"), error))?;
         let bound = local_addr(&listener)?;
@@ -61,14 +78,4 @@ fn log(event: Event) {
 fn flush() {
     // Our output is often a pipe (tests, `| tee`): flush so that each line is seen at once.
     let _ = std::io::stdout().flush();
-}
-
-/// Answers `--help`, then takes the limits' options out of the arguments and leaves the rest
-/// for [`Args::parse`].
-fn parse_limits(args: impl Iterator<Item = String>) -> anyhow::Result<(Config, Vec<String>)> {
-    let args: Vec<String> = args.collect();
-    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
-        bail!("{USAGE}\nHOST:PORT defaults to {DEFAULT_ADDR}; use port 0 to let the OS choose.");
-    }
-    Config::default().with_options(args)
 }

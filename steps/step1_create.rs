@@ -2,12 +2,22 @@
 //!
 //! Run: `cargo run --bin step1_create`. Chapter 1 of the book explains the output.
 
-use socket_steps::cli::run_main;
+use socket_steps::cli::{self, run_main};
 use socket_steps::narrate::{explain, title};
 use socket_steps::step1_create::{create_each_kind, describe, explain_raw_error};
 
+/// Step 1: create sockets of each kind the tutorial names (TCP, UDP, Unix, raw), and see what the
+/// kernel answers. Takes no arguments.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+}
+
 fn main() {
     run_main(|| {
+        let _args: Args = cli::parse()?;
         title("Step 1: create");
         println!("socket(family, type, protocol) asks the kernel for a new socket.");
         println!("Nothing goes on the network yet: the socket has no address and no peer.");

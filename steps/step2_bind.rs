@@ -5,14 +5,25 @@
 
 use std::net::SocketAddr;
 
-use socket_steps::cli::{run_main, Args};
+use socket_steps::cli::{self, run_main};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step1_create::{create_tcp_socket, describe};
 use socket_steps::step2_bind::{bind, explain_bind_error, NOT_OUR_ADDRESS};
 
+/// Step 2: bind a socket to an address, then try the binds the kernel refuses.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+}
+
 fn main() {
     run_main(|| {
-        let addr = Args::from_env()?.addr()?;
+        let args: Args = cli::parse()?;
+        let addr = args.listen.addr()?;
         title("Step 2: bind");
         // ANCHOR: bind
         let socket = narrate::create(addr)?;

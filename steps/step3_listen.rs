@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use socket2::Socket;
-use socket_steps::cli::{run_main, Args};
+use socket_steps::cli::{self, run_main};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step3_listen::accept_queue_len;
 use socket_steps::{client, step2_bind};
@@ -17,18 +17,33 @@ use socket_steps::{client, step2_bind};
 /// A small backlog, so the queue fills after a few clients (the seed uses 5).
 const BACKLOG: i32 = 2;
 
+/// Step 3: listen, then watch the accept queue fill while nothing accepts.
+///
+/// Without --with-client it waits for you to connect clients from other terminals and press
+/// Enter; with it, it connects its own clients until the queue is full.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+    #[command(flatten)]
+    with_client: cli::WithClient,
+}
+
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
+        let args: Args = cli::parse()?;
         title("Step 3: listen");
-        let (listener, bound) = narrate::listening_socket(args.addr()?, BACKLOG)?;
+        let (listener, bound) = narrate::listening_socket(args.listen.addr()?, BACKLOG)?;
         explain("from now on the kernel completes TCP handshakes by itself and queues the");
         explain(format!(
             "connections for accept; backlog {BACKLOG} lets {} wait on Linux (backlog + 1).",
             BACKLOG + 1
         ));
         println!();
-        if args.with_client {
+        if args.with_client.with_client {
             fill_the_queue(bound)?;
         } else {
             wait_for_reader(bound)?;
@@ -76,8 +91,9 @@ fn fill_the_queue(bound: SocketAddr) -> anyhow::Result<()> {
         Ok(_) => println!("client {number}: connect({target}) -> ok (this system queued it too)"),
         Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {
             println!("client {number}: connect({target}) -> timed out after {patience:?}");
-            explain("the queue is full, and Linux does not refuse: it drops the SYN, and the");
-            explain("client would retry (after 1 s, 3 s, 7 s...) until it gives up.");
+            explain("the queue was full when its SYN arrived, and Linux does not refuse: it drops");
+            explain("the SYN without an answer, and the client's kernel sends it again.");
+            narrate::unanswered_syn();
         }
         Err(error) => {
             println!("client {number}: connect({target}) -> error: {error}");

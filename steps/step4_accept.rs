@@ -4,22 +4,37 @@
 //! waits for a client from another terminal; with it, it connects its own client first. Chapter 4
 //! of the book explains the output.
 
-use socket_steps::cli::{run_main, Args};
+use socket_steps::cli::{self, run_main};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step3_listen::SEED_BACKLOG;
 use socket_steps::{advice, client, step2_bind};
 
+/// Step 4: accept one connection: a new socket for it, and the client's address.
+///
+/// Without --with-client it waits for a client from another terminal; with it, it connects its
+/// own client first.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+    #[command(flatten)]
+    with_client: cli::WithClient,
+}
+
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
+        let args: Args = cli::parse()?;
         title("Step 4: accept");
-        let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        let (listener, bound) = narrate::listening_socket(args.listen.addr()?, SEED_BACKLOG)?;
         let target = narrate::reachable(bound); // where our own client connects
         println!();
 
         // With --with-client we connect before calling accept: the kernel completes the
         // handshake on its own, so connect returns even though nobody has accepted yet.
-        let own_client = if args.with_client {
+        let own_client = if args.with_client.with_client {
             let client = client::connect(target, client::CONNECT_TIMEOUT)
                 .map_err(|error| advice::connect_failed(target, error))?;
             let from = step2_bind::local_addr(&client)?;

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 
 use socket2::Socket;
-use socket_steps::cli::{run_main, Args};
+use socket_steps::cli::{self, run_main};
 use socket_steps::echo::{python_repr, reply_to};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step1_create::describe;
@@ -18,13 +18,28 @@ use socket_steps::{advice, client, step2_bind};
 /// Longer than one `recv(1024)`: it has to come out in pieces.
 const LONG_MESSAGE_LEN: usize = 2500;
 
+/// Step 5: process a connection with send and recv, and see that TCP is a stream of bytes.
+///
+/// Without --with-client it serves one client from another terminal as the seed's server does;
+/// with it, it plays both sides in one program.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+    #[command(flatten)]
+    with_client: cli::WithClient,
+}
+
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
+        let args: Args = cli::parse()?;
         title("Step 5: process (send and recv)");
-        let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        let (listener, bound) = narrate::listening_socket(args.listen.addr()?, SEED_BACKLOG)?;
         let target = narrate::reachable(bound); // where our own client connects
-        if args.with_client {
+        if args.with_client.with_client {
             let client = client::connect(target, client::CONNECT_TIMEOUT)
                 .map_err(|error| advice::connect_failed(target, error))?;
             println!(

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use socket_steps::cli::{run_main, Args};
+use socket_steps::cli::{self, run_main};
 use socket_steps::echo::{python_repr, reply_to};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::proc_net::{self, TcpState};
@@ -20,13 +20,28 @@ use socket_steps::{advice, client, step2_bind};
 /// How long we wait for a client in another terminal to close its side.
 const CLIENT_PATIENCE: Duration = Duration::from_secs(30);
 
+/// Step 6: close a connection, and see the end of file and the TIME_WAIT it leaves behind.
+///
+/// Without --with-client it serves one client from another terminal; with it, it plays both
+/// sides. Either way the server closes first, so the TIME_WAIT is on its side.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+    #[command(flatten)]
+    with_client: cli::WithClient,
+}
+
 fn main() {
     run_main(|| {
-        let args = Args::from_env()?;
+        let args: Args = cli::parse()?;
         title("Step 6: close");
-        let (listener, bound) = narrate::listening_socket(args.addr()?, SEED_BACKLOG)?;
+        let (listener, bound) = narrate::listening_socket(args.listen.addr()?, SEED_BACKLOG)?;
         let target = narrate::reachable(bound); // where our own client connects
-        let client = if args.with_client {
+        let client = if args.with_client.with_client {
             let client = client::connect(target, client::CONNECT_TIMEOUT)
                 .map_err(|error| advice::connect_failed(target, error))?;
             let hello = client::SEED_MESSAGE.as_bytes();

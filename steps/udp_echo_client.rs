@@ -10,23 +10,31 @@
 
 use std::time::Duration;
 
-use socket_steps::cli::{self, Args};
-use socket_steps::client::SEED_MESSAGE;
+use socket_steps::cli;
 use socket_steps::step1_create::{create_udp_socket, describe};
 use socket_steps::{advice, udp};
 
 /// How long we wait for each answer: UDP never tells us that a datagram was lost.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The seed's client, over UDP: each message is one datagram, and each answer comes back as one
+/// datagram.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    connect: cli::Connect,
+    #[command(flatten)]
+    messages: cli::Messages,
+}
+
 fn main() {
     cli::run_main(|| {
-        let args = Args::from_env()?;
-        let server = args.addr()?;
-        let messages = if args.rest.is_empty() {
-            vec![SEED_MESSAGE.to_string()]
-        } else {
-            args.rest.clone()
-        };
+        let args: Args = cli::parse()?;
+        let server = args.connect.addr()?;
+        let messages = args.messages.or_seed();
         let socket = create_udp_socket(server)?;
         let fd = describe(&socket);
         println!(

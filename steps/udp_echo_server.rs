@@ -6,15 +6,27 @@
 //! with `|From Server| ` in front, sent back to that address. The buffer is the seed's 1024
 //! bytes: send a longer datagram and watch its tail disappear.
 
-use socket_steps::cli::{self, Args};
+use socket_steps::cli;
 use socket_steps::step1_create::{create_udp_socket, describe};
 use socket_steps::step2_bind::bind;
 use socket_steps::{advice, echo, udp};
 
+/// The seed's echo server, over UDP: create, bind, then answer each datagram.
+///
+/// No listen, no accept: every client's datagrams arrive on the same socket. Stop it with Ctrl-C.
+#[derive(clap::Parser)]
+#[command(verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    common: cli::Common,
+    #[command(flatten)]
+    listen: cli::Listen,
+}
+
 fn main() {
     cli::run_main(|| {
-        let args = Args::from_env()?;
-        let addr = args.addr()?;
+        let args: Args = cli::parse()?;
+        let addr = args.listen.addr()?;
         let socket = create_udp_socket(addr)?;
         let fd = describe(&socket);
         println!(

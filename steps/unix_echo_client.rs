@@ -17,19 +17,28 @@ fn main() {
 #[cfg(unix)]
 mod unix {
     use socket2::Socket;
-    use socket_steps::cli::Args;
-    use socket_steps::client::{exchange, SEED_MESSAGE};
+    use socket_steps::cli;
+    use socket_steps::client::exchange;
     use socket_steps::step1_create::describe;
     use socket_steps::{advice, udp, unix_domain};
 
+    /// The seed's client over a Unix-domain socket: connect to a path instead of a (host, port),
+    /// then speak the seed's protocol.
+    #[derive(clap::Parser)]
+    #[command(verbatim_doc_comment)]
+    struct Args {
+        #[command(flatten)]
+        common: cli::Common,
+        #[command(flatten)]
+        path: cli::UnixPath,
+        #[command(flatten)]
+        messages: cli::Messages,
+    }
+
     pub fn talk() -> anyhow::Result<()> {
-        let args = Args::from_env()?;
-        let path = unix_domain::path_from_args(&args);
-        let messages = if args.rest.is_empty() {
-            vec![SEED_MESSAGE.to_string()]
-        } else {
-            args.rest.clone()
-        };
+        let args: Args = cli::parse()?;
+        let path = unix_domain::path_or_default(args.path.path);
+        let messages = args.messages.or_seed();
         let socket = connect(&path).map_err(|error| advice::unix_connect_failed(&path, error))?;
         let fd = describe(&socket);
         println!("socket(AF_UNIX, SOCK_STREAM, 0) -> {fd}");

@@ -21,7 +21,7 @@ mod unix {
 
     use anyhow::bail;
     use socket2::{SockAddr, Socket};
-    use socket_steps::cli::Args;
+    use socket_steps::cli;
     use socket_steps::step1_create::{create_unix_socket, describe};
     use socket_steps::step3_listen::{listen, SEED_BACKLOG};
     use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
@@ -30,9 +30,20 @@ mod unix {
 
     const PROGRAM: &str = env!("CARGO_BIN_NAME");
 
+    /// The seed's echo server over a Unix-domain socket: the same calls as TCP, with a path for
+    /// an address. Stop it with Ctrl-C.
+    #[derive(clap::Parser)]
+    #[command(verbatim_doc_comment)]
+    struct Args {
+        #[command(flatten)]
+        common: cli::Common,
+        #[command(flatten)]
+        path: cli::UnixPath,
+    }
+
     pub fn serve() -> anyhow::Result<()> {
-        let args = Args::from_env()?;
-        let path = unix_domain::path_from_args(&args);
+        let args: Args = cli::parse()?;
+        let path = unix_domain::path_or_default(args.path.path);
         let listener = match unix_domain::abstract_name(&path) {
             Some(name) => bind_abstract(name)?,
             None => bind_path(&path)?,

@@ -1,4 +1,4 @@
-//! The book must never drift from the code. This test reads `book/src/` as mdBook 0.4 would and
+//! The book must never drift from the code. This test reads `book/src/` as mdBook 0.5 would and
 //! fails, listing every problem at once, when:
 //!
 //! - a chapter listed in `SUMMARY.md` does not exist, or a page exists that no one can reach;
@@ -24,6 +24,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
+
+/// A path as the problems name it, with `/` between folders on every system (Windows would
+/// print `book\src\one.md`), so that one expected message holds everywhere.
+fn slashed(path: impl AsRef<Path>) -> String {
+    path.as_ref().to_string_lossy().replace('\\', "/")
+}
 
 /// Where the checker reads files from: the disk, or an in-memory sample in the unit tests.
 trait Files {
@@ -425,9 +431,9 @@ fn check_includes(files: &dyn Files, path: &Path, text: &str, problems: &mut Vec
     let dir = path.parent().unwrap_or(Path::new(""));
     for include in find_includes(text) {
         let target = normalise(&dir.join(&include.path));
-        let at = format!("{}: {}", path.display(), include.text);
+        let at = format!("{}: {}", slashed(path), include.text);
         let Some(body) = files.read(&target) else {
-            problems.push(format!("{at}: no such file {}", target.display()));
+            problems.push(format!("{at}: no such file {}", slashed(&target)));
             continue;
         };
         match include.selector.as_deref() {
@@ -449,13 +455,13 @@ fn check_includes(files: &dyn Files, path: &Path, text: &str, problems: &mut Vec
                 } else if !anchors(&body, "ANCHOR:").contains(anchor) {
                     problems.push(format!(
                         "{at}: {} has no `ANCHOR: {anchor}` (it has: {:?})",
-                        target.display(),
+                        slashed(&target),
                         anchors(&body, "ANCHOR:")
                     ));
                 } else if !anchors(&body, "ANCHOR_END:").contains(anchor) {
                     problems.push(format!(
                         "{at}: {} has no `ANCHOR_END: {anchor}`",
-                        target.display()
+                        slashed(&target)
                     ));
                 } else if anchored_region(&body, anchor).trim().is_empty() {
                     problems.push(format!("{at}: the region `{anchor}` is empty"));
@@ -487,7 +493,7 @@ fn check_code_blocks(path: &Path, text: &str, problems: &mut Vec<String>) {
             continue;
         }
         let attrs: BTreeSet<&str> = words.collect();
-        let at = format!("{}:{}: ```{}", path.display(), block.line, block.info);
+        let at = format!("{}:{}: ```{}", slashed(path), block.line, block.info);
         let lines: Vec<&str> = block
             .body
             .lines()
@@ -528,7 +534,7 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     let summary_path = src.join("SUMMARY.md");
     let Some(summary) = files.read(&summary_path) else {
-        return vec![format!("{} is missing", summary_path.display())];
+        return vec![format!("{} is missing", slashed(summary_path))];
     };
 
     // Every chapter listed exists; collect each page's expanded text and heading ids.
@@ -564,7 +570,7 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
         let dir = path.parent().unwrap_or(Path::new(""));
         for target in link_targets(text) {
             if target.is_empty() {
-                problems.push(format!("{}: an empty link target", path.display()));
+                problems.push(format!("{}: an empty link target", slashed(path)));
                 continue;
             }
             if is_external(&target) {
@@ -583,7 +589,7 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
                 let Some(page_ids) = ids.get(&page) else {
                     problems.push(format!(
                         "{}: link to {target}: no such chapter in SUMMARY.md",
-                        path.display()
+                        slashed(path)
                     ));
                     continue;
                 };
@@ -591,8 +597,8 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
                     if !page_ids.contains(anchor) {
                         problems.push(format!(
                             "{}: link to {target}: {} has no heading with id `{anchor}` (it has: {:?})",
-                            path.display(),
-                            page.display(),
+                            slashed(path),
+                            slashed(page),
                             page_ids
                         ));
                     }
@@ -600,7 +606,7 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
             } else if files.read(&page).is_none() {
                 problems.push(format!(
                     "{}: link or image {target}: no such file",
-                    path.display()
+                    slashed(path)
                 ));
             }
         }
@@ -620,7 +626,7 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
     for file in files.list(src) {
         let shown = file.extension().is_some_and(|e| e == "svg" || e == "txt");
         if shown && !used.contains(&file) {
-            problems.push(format!("{} is not shown by any page", file.display()));
+            problems.push(format!("{} is not shown by any page", slashed(file)));
         }
     }
 
@@ -634,7 +640,7 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
         {
             problems.push(format!(
                 "{} is neither listed in SUMMARY.md nor included by a page",
-                file.display()
+                slashed(file)
             ));
         }
     }
@@ -648,7 +654,7 @@ fn book_src() -> PathBuf {
 #[test]
 fn the_book_includes_links_and_code_blocks_all_resolve() {
     let src = book_src();
-    let prefix = format!("{}/", src.display());
+    let prefix = format!("{}/", slashed(&src));
     let problems: Vec<String> = check_book(&Disk, &src)
         .into_iter()
         .map(|p| p.replace(&prefix, ""))
@@ -731,7 +737,7 @@ fn every_svg_is_well_formed_enough_to_display() {
                     && text.contains("viewBox")
                     && text.trim_end().ends_with("</svg>"),
                 "{} is not a complete SVG with a viewBox",
-                file.display()
+                slashed(file)
             );
         }
     }

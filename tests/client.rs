@@ -97,14 +97,23 @@ fn the_binary_talks_to_the_seed_server() {
 }
 
 #[test]
-fn the_binary_sends_its_arguments() {
+fn the_binary_sends_each_argument_as_one_message() {
     let addr = echo_server(1).to_string();
-    let output = support::run(CLIENT, &[&addr, "你好", "world"]);
+    let output = support::run(CLIENT, &[&addr, "你好", "x", "hello world"]);
     support::assert_success(&output);
     let text = support::stdout(&output);
-    assert!(
-        text.contains("-> 12 bytes"),
-        "你好 is 6 bytes, plus ' world': {text}"
+    // Counts are bytes, not characters: 你好 is 6 bytes in UTF-8.
+    for sent in [
+        "-> 6 bytes",
+        "'x') -> 1 byte\n",
+        "'hello world') -> 11 bytes",
+    ] {
+        assert!(text.contains(sent), "no {sent:?} in:\n{text}");
+    }
+    assert_eq!(
+        text.matches("recv(fd 3, 1024) -> '|From Server| ").count(),
+        3,
+        "{text}"
     );
 }
 
@@ -120,12 +129,23 @@ fn nothing_listening_says_to_start_a_server() {
     assert!(error.contains("cargo run --bin echo_server"), "{error}");
 }
 
+/// The lookup runs in a network namespace of our own, against a resolver stub there: the
+/// program really asks, and no query leaves this machine.
 #[test]
+#[cfg(target_os = "linux")]
 fn an_unknown_host_is_a_resolver_error() {
-    let output = support::run(CLIENT, &["no-such-host.invalid:50007"]);
-    let error = support::assert_clean_failure(&output);
-    assert!(
-        error.contains("could not resolve the host `no-such-host.invalid`"),
-        "{error}"
-    );
+    support::in_private_network(|| {
+        let resolver = support::dns_stub();
+        let output = support::run(CLIENT, &["no-such-host.invalid:50007"]);
+        let error = support::assert_clean_failure(&output);
+        assert!(
+            error.contains("could not resolve the host `no-such-host.invalid`"),
+            "{error}"
+        );
+        assert!(
+            !resolver.asked().is_empty(),
+            "the client asked the resolver"
+        );
+        Ok(())
+    });
 }

@@ -7,7 +7,6 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::process::Command;
 use std::thread;
 
 use pretty_assertions::assert_eq;
@@ -136,29 +135,16 @@ fn a_port_in_use_is_a_clear_error() {
     );
 }
 
-fn python() -> Option<&'static str> {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("skipped: python3 is not installed, so the tutorial's own programs cannot run");
-    }
-    found.then_some("python3")
-}
-
-fn python_file(name: &str) -> String {
-    format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
 #[test]
 fn the_tutorials_python_client_talks_to_our_server() {
-    let Some(python) = python() else { return };
+    let Some(python) = support::python3() else {
+        return;
+    };
     let server = support::start_server(SERVER, &["127.0.0.1:0"]);
     let port = server.addr.port().to_string();
     let output = support::run(
         python,
-        &[&python_file("seed_client.py"), "127.0.0.1", &port],
+        &[&support::python_file("seed_client.py"), "127.0.0.1", &port],
     );
     support::assert_success(&output);
     assert_eq!(
@@ -169,8 +155,13 @@ fn the_tutorials_python_client_talks_to_our_server() {
 
 #[test]
 fn our_client_talks_to_the_tutorials_python_server() {
-    let Some(python) = python() else { return };
-    let server = support::start_server(python, &[&python_file("seed_server.py"), "127.0.0.1", "0"]);
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let server = support::start_server(
+        python,
+        &[&support::python_file("seed_server.py"), "127.0.0.1", "0"],
+    );
     let output = support::run(CLIENT, &[&server.addr.to_string()]);
     support::assert_success(&output);
     assert_eq!(

@@ -6,6 +6,9 @@
 //! each waits for a kernel state with a deadline (`experiments::wait_for_bytes`,
 //! `proc_net` polling) or uses a blocking call with a timeout.
 
+// Many experiments are Linux-only, so elsewhere some of the imports below go unused.
+#![cfg_attr(not(target_os = "linux"), allow(unused_imports))]
+
 mod support;
 
 use std::io::{self, Write};
@@ -22,39 +25,6 @@ use socket_steps::step6_close::{close, finish_sending, recv_until_closed};
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
-
-// ANCHOR: two_writes_one_read
-#[test]
-fn stream_two_sends_arrive_in_one_recv() -> io::Result<()> {
-    let (client, server) = loopback_pair()?;
-    send_all(&client, b"Hello ")?;
-    send_all(&client, b"network world")?;
-    // Wait until the kernel holds all 19 bytes, then read once.
-    wait_for_bytes(&server, 19)?;
-    let got = recv(&server, 1024)?;
-    assert_eq!(
-        got, b"Hello network world",
-        "two sends, one recv: no boundary between them"
-    );
-    Ok(())
-}
-// ANCHOR_END: two_writes_one_read
-
-// ANCHOR: one_write_many_reads
-#[test]
-fn stream_one_send_arrives_in_several_recvs() -> io::Result<()> {
-    let (client, server) = loopback_pair()?;
-    let message = vec![b'x'; 3000];
-    send_all(&client, &message)?;
-    wait_for_bytes(&server, 3000)?;
-    // The seed's recv(1024) takes at most 1024 bytes; the rest stays buffered for the next call.
-    let sizes: Vec<usize> = (0..3)
-        .map(|_| recv(&server, 1024).map(|piece| piece.len()))
-        .collect::<io::Result<_>>()?;
-    assert_eq!(sizes, [1024, 1024, 952], "one send, three recvs");
-    Ok(())
-}
-// ANCHOR_END: one_write_many_reads
 
 // ANCHOR: recv_does_not_wait_for_n
 #[test]
@@ -109,6 +79,31 @@ fn send_may_take_only_part_and_write_all_loops() -> io::Result<()> {
 }
 // ANCHOR_END: partial_send
 
+// ANCHOR: tx_queue
+#[test]
+#[cfg(target_os = "linux")]
+fn tx_queue_counts_bytes_written_and_not_yet_sent() -> io::Result<()> {
+    use socket_steps::proc_net::state_of;
+
+    let (client, server) = loopback_pair()?;
+    let (client_addr, server_addr) = (local_addr(&client)?, local_addr(&server)?);
+    // The server does not read. The client writes until its kernel takes no more.
+    let written: usize = send_until_full(&client, &vec![7u8; 1 << 16])?.iter().sum();
+    // On loopback every byte that went out is acknowledged at once; the server's receive buffer
+    // holds them (its rx_queue). The rest never left the client: its window is closed.
+    wait_for_kernel(|| {
+        let (Some(sender), Some(receiver)) = (
+            state_of(client_addr, Some(server_addr)),
+            state_of(server_addr, Some(client_addr)),
+        ) else {
+            return false;
+        };
+        sender.tx_queue > 0 && (sender.tx_queue + receiver.rx_queue) as usize == written
+    });
+    Ok(())
+}
+// ANCHOR_END: tx_queue
+
 // ANCHOR: backlog_not_max_connections
 #[test]
 fn backlog_is_not_a_limit_on_connections() -> io::Result<()> {
@@ -151,7 +146,8 @@ fn backlog_n_holds_n_plus_one_then_connect_times_out() -> io::Result<()> {
     assert_eq!(queued.len(), 3);
     // /proc/net/tcp shows them in the accept queue (we wait for the last handshake's final ACK).
     wait_for_kernel(|| accept_queue_len(addr) == Some(3));
-    // ...and the next SYN is dropped, not refused: the client retries until it gives up.
+    // ...and the next SYN meets a full queue: it is dropped, not refused. The client's kernel
+    // sends it again (after 1 s...) until our timeout, or its own, gives up.
     let error = connect(addr, SHORT).expect_err("the accept queue is full");
     assert_eq!(
         error.kind(),
@@ -178,6 +174,199 @@ fn listen_zero_still_queues_one() -> io::Result<()> {
     Ok(())
 }
 // ANCHOR_END: backlog_zero
+
+/// Sets one of the kernel's per-namespace settings, `net.ipv4.NAME`, by writing
+/// `/proc/sys/net/ipv4/NAME`. Only ever inside a network namespace that the test made: on the
+/// host it would change the setting for every program, so we refuse.
+#[cfg(target_os = "linux")]
+fn set_namespace_sysctl(name: &str, value: &str) -> io::Result<()> {
+    assert!(
+        support::in_a_private_network(),
+        "net.ipv4.{name} may be changed only inside a namespace of the test's own"
+    );
+    std::fs::write(format!("/proc/sys/net/ipv4/{name}"), value)
+}
+
+/// A counter of `/proc/net/netstat`'s `TcpExt` group; in a namespace of our own it starts at 0.
+#[cfg(target_os = "linux")]
+fn tcp_counter(name: &str) -> u64 {
+    socket_steps::proc_net::counter("TcpExt", name)
+        .unwrap_or_else(|| panic!("this kernel does not count TcpExt {name}"))
+}
+
+// ANCHOR: syn_meets_full_queue
+#[test]
+#[cfg(target_os = "linux")]
+fn a_syn_that_meets_a_full_queue_is_dropped_even_with_abort_on_overflow() {
+    support::in_private_network(|| {
+        // Our own namespace: this setting is ours alone, and the counters start at 0.
+        set_namespace_sysctl("tcp_abort_on_overflow", "1")?;
+        let listener = listening_socket(loopback(), 0)?; // room for one
+        let addr = local_addr(&listener)?;
+        let _queued = connect(addr, PATIENCE)?;
+        wait_for_kernel(|| socket_steps::step3_listen::accept_queue_len(addr) == Some(1));
+        // The queue is full when the SYN arrives: dropped, without a reset, whatever the setting.
+        let error = connect(addr, SHORT).expect_err("the accept queue is full");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut, "not reset: {error}");
+        // The server's kernel counted each SYN it dropped (the first, and the retry after 1 s).
+        let overflows = tcp_counter("ListenOverflows");
+        assert!(overflows >= 1, "ListenOverflows {overflows}");
+        assert_eq!(tcp_counter("ListenDrops"), overflows);
+        println!("ListenOverflows {overflows}, ListenDrops {overflows}");
+        Ok(())
+    });
+}
+// ANCHOR_END: syn_meets_full_queue
+
+// ANCHOR: final_ack_meets_full_queue
+/// A listener with `TCP_DEFER_ACCEPT`, which neither socket2 nor std (before Rust 1.89) can set,
+/// so it is a few lines of Python, as in the tutorial. The option makes the kernel hold back a
+/// handshake's final ACK that carries no data: the connection joins the accept queue only when
+/// its first data arrives. That lets a test put a finished handshake and a full queue together.
+#[cfg(target_os = "linux")]
+const DEFERRING_LISTENER: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 30)
+s.bind(("127.0.0.1", 0))
+s.listen(1)  # room for two on Linux
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()  # never accept; hold the listener until the test closes our stdin
+"#;
+
+/// Three clients connect while the queue has room; the first two send and so fill it; the third
+/// sends too. Its `connect` and `send` succeed; its data, which carries the handshake's final
+/// ACK, meets the full queue. Returns what the third client's `recv` got, and the state the
+/// server's kernel shows for it.
+#[cfg(target_os = "linux")]
+fn third_client_meets_a_full_queue(
+    python: &str,
+) -> io::Result<(
+    io::Result<Vec<u8>>,
+    Option<socket_steps::proc_net::TcpState>,
+)> {
+    use socket_steps::step3_listen::accept_queue_len;
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let mut listener = Command::new(python)
+        .args(["-c", DEFERRING_LISTENER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut port = String::new();
+    io::BufReader::new(listener.stdout.take().unwrap()).read_line(&mut port)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port.trim().parse::<u16>().unwrap()));
+
+    let first = connect(addr, PATIENCE)?;
+    send_all(&first, b"one")?; // data: now the connection joins the accept queue
+    wait_for_kernel(|| accept_queue_len(addr) == Some(1));
+    let second = connect(addr, PATIENCE)?; // room in the queue: SYN answered, connect returns
+    let third = connect(addr, PATIENCE)?;
+    send_all(&second, b"two")?;
+    wait_for_kernel(|| accept_queue_len(addr) == Some(2)); // full
+    let before = tcp_counter("ListenOverflows");
+    assert_eq!(
+        send(&third, b"three")?,
+        5,
+        "the third client's send succeeds"
+    );
+    wait_for_kernel(|| tcp_counter("ListenOverflows") > before);
+    third.set_read_timeout(Some(SHORT))?;
+    let answer = recv(&third, 16);
+    let server_side = socket_steps::proc_net::state_of(addr, Some(local_addr(&third)?));
+    drop(listener.stdin.take()); // the Python listener exits
+    support::wait_with_limit(listener, python);
+    Ok((answer, server_side.map(|entry| entry.state)))
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_final_ack_that_meets_a_full_queue_leaves_the_client_waiting() {
+    let Some(python) = support::python3() else {
+        return; // skipped, with the reason (a failure under SOCKET_STEPS_STRICT=1)
+    };
+    support::in_private_network(|| {
+        set_namespace_sysctl("tcp_abort_on_overflow", "0")?; // the default
+        let (answer, server_side) = third_client_meets_a_full_queue(python)?;
+        let error = answer.expect_err("nobody answers the third client");
+        assert!(
+            matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+            "recv timed out: {error}"
+        );
+        // The server's kernel still has only the half-open handshake, and will retry it.
+        assert_eq!(server_side, Some(socket_steps::proc_net::TcpState::SynRecv));
+        Ok(())
+    });
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn with_abort_on_overflow_a_final_ack_that_meets_a_full_queue_gets_a_reset() {
+    let Some(python) = support::python3() else {
+        return; // skipped, with the reason (a failure under SOCKET_STEPS_STRICT=1)
+    };
+    support::in_private_network(|| {
+        set_namespace_sysctl("tcp_abort_on_overflow", "1")?;
+        let (answer, server_side) = third_client_meets_a_full_queue(python)?;
+        let error = answer.expect_err("the server's kernel resets the third client");
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}");
+        assert_eq!(server_side, None, "the server's kernel forgot it");
+        Ok(())
+    });
+}
+// ANCHOR_END: final_ack_meets_full_queue
+
+// ANCHOR: syn_schedule
+#[test]
+#[cfg(target_os = "linux")]
+fn syn_retransmissions_follow_the_running_kernels_settings() {
+    use socket_steps::syn_retries::SynRetries;
+
+    support::in_private_network(|| {
+        // A short schedule, in our namespace only: one retry, and one linear retry on a kernel
+        // that has them (6.5 and later). The host keeps its own (default: 6 and 4, 131 s).
+        set_namespace_sysctl("tcp_syn_retries", "1")?;
+        if std::path::Path::new("/proc/sys/net/ipv4/tcp_syn_linear_timeouts").exists() {
+            set_namespace_sysctl("tcp_syn_linear_timeouts", "1")?;
+        }
+        let settings = SynRetries::of_this_kernel().expect("readable settings");
+        let schedule = settings.schedule();
+
+        let listener = listening_socket(loopback(), 0)?;
+        let addr = local_addr(&listener)?;
+        let _queued = connect(addr, PATIENCE)?; // the queue is full: every SYN will be dropped
+        wait_for_kernel(|| socket_steps::step3_listen::accept_queue_len(addr) == Some(1));
+
+        // A blocking connect with no timeout of ours: the kernel decides when to give up.
+        let client = socket_steps::step1_create::create_tcp_socket(addr)?;
+        let started = std::time::Instant::now();
+        let error = client
+            .connect(&addr.into())
+            .expect_err("no SYN is answered");
+        let took = started.elapsed();
+        println!("{settings}: {schedule}; measured: ETIMEDOUT after {took:.2?}");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{error}");
+        let early = std::time::Duration::from_millis(20);
+        let late = std::time::Duration::from_millis(1500); // a loaded machine's timers run late
+        assert!(
+            took + early >= schedule.gives_up && took <= schedule.gives_up + late,
+            "computed {:?}, measured {took:?}",
+            schedule.gives_up
+        );
+        // The kernel counted each SYN it sent again.
+        assert_eq!(
+            tcp_counter("TCPSynRetrans"),
+            schedule.resends.len() as u64,
+            "{schedule}"
+        );
+        Ok(())
+    });
+}
+// ANCHOR_END: syn_schedule
 
 // ANCHOR: handshake_before_accept
 #[test]
@@ -260,8 +449,9 @@ fn recv_returns_zero_bytes_at_end_of_stream() -> io::Result<()> {
 fn shutdown_write_is_a_half_close() -> io::Result<()> {
     let (client, server) = loopback_pair()?;
     send_all(&client, b"question")?;
-    finish_sending(&client)?; // shutdown(SHUT_WR): our FIN goes out, we can still receive
-                              // The server reads to end of stream: it knows the question is complete...
+    // shutdown(SHUT_WR): our FIN goes out, and we can still receive.
+    finish_sending(&client)?;
+    // The server reads to end of stream: it knows the question is complete...
     assert_eq!(recv_until_closed(&server)?, b"question");
     // ...and can still answer on the same connection.
     send_all(&server, b"answer")?;
@@ -351,7 +541,9 @@ fn send_after_close_in_child(flags: i32) -> io::Result<Option<std::process::Outp
     {
         Ok(child) => child,
         Err(error) => {
-            println!("SKIPPED: cannot run perl ({error}); the SIGPIPE child needs it");
+            support::skip(&format!(
+                "cannot run perl ({error}); the SIGPIPE child needs it"
+            ));
             return Ok(None);
         }
     };
@@ -475,9 +667,11 @@ fn reuse_address_never_allows_two_listeners() -> io::Result<()> {
 // ANCHOR: refused
 #[test]
 fn connect_where_nothing_listens_is_refused() -> io::Result<()> {
-    // A socket that is bound but not listening holds the port: nobody else can listen there,
-    // and a SYN to it is answered with RST.
-    let holder = create_and_bind(loopback())?;
+    // A socket that is bound but not listening holds the port, and a SYN to it is answered with
+    // RST. It does *not* set SO_REUSEADDR: that way no other socket can bind the port, let alone
+    // listen there, during the test (see the next experiment).
+    let holder = socket_steps::step1_create::create_tcp_socket(loopback())?;
+    socket_steps::step2_bind::bind(&holder, loopback())?;
     let addr = local_addr(&holder)?;
     let error = connect(addr, PATIENCE).expect_err("nothing listens");
     assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
@@ -487,24 +681,60 @@ fn connect_where_nothing_listens_is_refused() -> io::Result<()> {
 }
 // ANCHOR_END: refused
 
+// ANCHOR: reuse_holder
+#[test]
+#[cfg(target_os = "linux")]
+fn a_bound_holder_with_reuse_address_does_not_keep_a_listener_away() -> io::Result<()> {
+    // Bound, not listening, with SO_REUSEADDR (create_and_bind sets it, as servers do).
+    let holder = create_and_bind(loopback())?;
+    let addr = local_addr(&holder)?;
+    // std's TcpListener::bind sets SO_REUSEADDR too: Linux lets it bind the same port and listen.
+    let listener = std::net::TcpListener::bind(addr)?;
+    let client = TcpStream::connect_timeout(&addr, PATIENCE)?;
+    let (_, peer) = listener.accept()?;
+    assert_eq!(
+        peer,
+        client.local_addr()?,
+        "the second socket took the connection"
+    );
+    Ok(())
+}
+// ANCHOR_END: reuse_holder
+
 // ANCHOR: unresolvable
 #[test]
+#[cfg(target_os = "linux")]
 fn a_name_that_does_not_resolve_fails_before_any_socket() {
-    // `.invalid` is reserved (RFC 2606): no resolver may answer it.
-    let error = socket_steps::cli::resolve("no-such-host.invalid:50007").unwrap_err();
-    assert!(
-        error.to_string().contains("could not resolve the host"),
-        "{error}"
-    );
-    // std's connect resolves first too: the error is the resolver's, not a refusal or a timeout.
-    let error = TcpStream::connect("no-such-host.invalid:50007").unwrap_err();
-    assert!(
-        !matches!(
-            error.kind(),
-            io::ErrorKind::ConnectionRefused | io::ErrorKind::TimedOut
-        ),
-        "{error}"
-    );
+    // In a network namespace of our own, whose resolver is a stub on its loopback: the lookup is
+    // real, and no query leaves the machine.
+    support::in_private_network(|| {
+        let resolver = support::dns_stub();
+        let error = socket_steps::cli::resolve("no-such-host.invalid:50007").unwrap_err();
+        assert!(
+            error.to_string().contains("could not resolve the host"),
+            "{error}"
+        );
+        // std's connect resolves first too: the error is the resolver's, not a refusal or a
+        // timeout, and no socket was made.
+        let error = TcpStream::connect("no-such-host.invalid:50007").unwrap_err();
+        assert!(
+            !matches!(
+                error.kind(),
+                io::ErrorKind::ConnectionRefused | io::ErrorKind::TimedOut
+            ),
+            "{error}"
+        );
+        // Both asked the resolver: `getaddrinfo(3)` sent the name to port 53.
+        let asked = resolver.asked();
+        assert!(
+            asked
+                .iter()
+                .all(|name| name.starts_with("no-such-host.invalid"))
+                && asked.len() >= 2,
+            "{asked:?}"
+        );
+        Ok(())
+    });
 }
 // ANCHOR_END: unresolvable
 

@@ -1,16 +1,19 @@
 //! Faults and load that every echo server must survive. After each one, the next client must
 //! still get a correct answer.
 //!
-//! Each test starts its own server process on port 0, so they run in parallel. Both servers are
-//! started with short timeouts (`--write-timeout`, and `--idle-timeout` for the threaded one) so
-//! that the tests that wait for a timeout take a second or two, not the default 10 or 30 s.
+//! [`SERVERS`] is the one list of servers these tests run against; a new server joins the list
+//! and is tested against every fault. Each test starts its own server process on port 0, so they
+//! run in parallel. The servers are started with short timeouts (`--write-timeout`, and
+//! `--idle-timeout` where there is one) so that the tests that wait for a timeout take a second
+//! or two, not the default 10 or 30 s.
 
 mod echo_support;
 mod support;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::{Arc, Barrier};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,40 +21,77 @@ use echo_support::{assert_answers, assert_answers_within, check_echo, read_echo,
 use socket2::{Domain, SockAddr, Socket, Type};
 use support::{start_server, wait_for_line, Server, LIMIT};
 
-const SERIAL: &str = env!("CARGO_BIN_EXE_echo_server");
-const THREADED: &str = env!("CARGO_BIN_EXE_echo_server_threaded");
-const ASYNC: &str = env!("CARGO_BIN_EXE_echo_server_async");
-
-/// The threaded server with timeouts short enough for tests.
-fn threaded(extra: &[&str]) -> Server {
-    let mut args = vec!["127.0.0.1:0", "--idle-timeout=2", "--write-timeout=1"];
-    args.extend_from_slice(extra);
-    start_server(THREADED, &args)
+/// An echo server binary, and how the fault tests start it.
+struct Kind {
+    /// For messages: "serial", "threaded"...
+    name: &'static str,
+    exe: &'static str,
+    /// Arguments after `127.0.0.1:0`: timeouts short enough for tests.
+    test_args: &'static [&'static str],
+    /// Whether it serves many clients at once (every server but the seed's).
+    concurrent: bool,
 }
 
-/// The async server with the same short timeouts.
-fn asynchronous(extra: &[&str]) -> Server {
-    let mut args = vec!["127.0.0.1:0", "--idle-timeout=2", "--write-timeout=1"];
-    args.extend_from_slice(extra);
-    start_server(ASYNC, &args)
+impl Kind {
+    /// Starts this server on a free port with its test arguments, then `extra`.
+    fn start(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["127.0.0.1:0"];
+        args.extend_from_slice(self.test_args);
+        args.extend_from_slice(extra);
+        start_server(self.exe, &args)
+    }
 }
 
-/// The seed's serial server, with a write deadline short enough for tests.
-fn serial() -> Server {
-    start_server(SERIAL, &["127.0.0.1:0", "--write-timeout=2"])
+const SERIAL: Kind = Kind {
+    name: "serial",
+    exe: env!("CARGO_BIN_EXE_echo_server"),
+    test_args: &["--write-timeout=2"],
+    concurrent: false,
+};
+
+const THREADED: Kind = Kind {
+    name: "threaded",
+    exe: env!("CARGO_BIN_EXE_echo_server_threaded"),
+    test_args: &["--idle-timeout=2", "--write-timeout=1"],
+    concurrent: true,
+};
+
+/// The event loop is Linux's (epoll); elsewhere the binary says so and exits.
+#[cfg(target_os = "linux")]
+const EVENTS: Kind = Kind {
+    name: "events",
+    exe: env!("CARGO_BIN_EXE_echo_server_events"),
+    test_args: &["--idle-timeout=2", "--write-timeout=1"],
+    concurrent: true,
+};
+
+const ASYNC: Kind = Kind {
+    name: "async",
+    exe: env!("CARGO_BIN_EXE_echo_server_async"),
+    test_args: &["--idle-timeout=2", "--write-timeout=1"],
+    concurrent: true,
+};
+
+/// Every echo server: the one list that the fault tests run against.
+const SERVERS: &[Kind] = &[
+    SERIAL,
+    THREADED,
+    #[cfg(target_os = "linux")]
+    EVENTS,
+    ASYNC,
+];
+
+/// The servers that serve many clients at once.
+fn concurrent() -> impl Iterator<Item = &'static Kind> {
+    SERVERS.iter().filter(|kind| kind.concurrent)
 }
 
 /// Runs `fault` against a fresh server of each kind, then checks that the server still answers.
 /// What `fault` returns (e.g. a connection it leaves open) is kept until after that check.
-fn both<T>(name: &str, fault: impl Fn(&Server) -> T) {
-    both_within(name, LIMIT, fault)
-}
-
-/// [`both`], waiting at most `limit` for the answer after the fault.
-fn both_within<T>(name: &str, limit: Duration, fault: impl Fn(&Server) -> T) {
-    after(serial(), "serial", name, limit, &fault);
-    after(threaded(&[]), "threaded", name, limit, &fault);
-    after(asynchronous(&[]), "async", name, limit, &fault);
+fn every_server<T>(name: &str, fault: impl Fn(&Server) -> T) {
+    for kind in SERVERS {
+        after(kind.start(&[]), kind.name, name, LIMIT, &fault);
+    }
 }
 
 /// Runs `fault` against `server`, then checks that it answers the next client within `limit`.
@@ -66,9 +106,30 @@ fn after<T>(server: Server, kind: &str, name: &str, limit: Duration, fault: impl
     drop(kept);
 }
 
+/// The tutorial's own client, `tests/python/seed_client.py`, talks to every server.
+#[test]
+fn the_tutorials_python_client_talks_to_every_server() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    for kind in SERVERS {
+        let server = kind.start(&[]);
+        let port = server.addr.port().to_string();
+        let seed_client = support::python_file("seed_client.py");
+        let output = support::run(python, &[&seed_client, "127.0.0.1", &port]);
+        support::assert_success(&output);
+        assert_eq!(
+            support::stdout(&output),
+            "Client received: b'|From Server| Hello network world'\n",
+            "the seed's client against the {} server",
+            kind.name
+        );
+    }
+}
+
 #[test]
 fn a_client_that_resets_mid_stream() {
-    both("a reset", |server| {
+    every_server("a reset", |server| {
         let mut stream = support::connect(server.addr);
         let data = vec![b'x'; 200_000];
         stream.write_all(&data).unwrap();
@@ -84,7 +145,7 @@ fn a_client_that_resets_mid_stream() {
 
 #[test]
 fn a_client_that_connects_and_closes_without_sending() {
-    both("a silent close", |server| {
+    every_server("a silent close", |server| {
         for _ in 0..3 {
             drop(support::connect(server.addr));
         }
@@ -129,7 +190,7 @@ fn serial_survives_a_client_that_sends_10_mb_without_reading() {
     // reply (`--write-timeout=2`): it gives up on this client, then answers the next one. Until
     // then the next client waits: one client at a time.
     after(
-        serial(),
+        SERIAL.start(&[]),
         "serial",
         "10 MB sent without reading",
         LIMIT,
@@ -138,34 +199,96 @@ fn serial_survives_a_client_that_sends_10_mb_without_reading() {
 }
 
 #[test]
-fn threaded_survives_a_client_that_sends_10_mb_without_reading() {
-    survives_10_mb_without_reading(THREADED);
+fn concurrent_servers_survive_a_client_that_sends_10_mb_without_reading() {
+    for kind in concurrent() {
+        // A 3 s write timeout: long enough that, with a timeout per `send` call instead of a
+        // deadline per reply, the trickle below keeps restarting it and the threaded server
+        // never gives up (checked: no "timed out" within 20 s); with the deadline it gives up
+        // after about 3 s.
+        let server = kind.start(&["--write-timeout=3"]);
+        // The smallest receive buffer the kernel allows: the hardest case, where the window
+        // opens a few bytes at a time.
+        let kept = send_10_mb_without_reading(&server, 1);
+        // Other clients are served meanwhile...
+        assert_answers(
+            server.addr,
+            &format!("10 MB sent without reading ({} server)", kind.name),
+        );
+        // ...and the server gives up on this one when a reply misses its deadline.
+        wait_for_line(&server.lines, "timed out");
+        drop(kept);
+    }
 }
 
+/// A slowloris crowd: 150 clients (more than the threaded server's cap of 128) that each send one
+/// byte every 200 ms, for longer than the server's idle timeout (1 s here), so that the timeout,
+/// renewed by every byte, never closes them. The echo protocol has no request boundary, so each
+/// of them is also a legitimate slow client (a person typing into `nc`): the server cannot tell.
+/// A normal client must be answered while the whole crowd is still trickling, and every trickler
+/// must have been served too (an echo of each of its bytes).
+fn a_normal_client_is_served_while_a_slowloris_crowd_trickles(kind: &Kind) {
+    let server = kind.start(&["--idle-timeout=1"]);
+    let crowd: Vec<TcpStream> = (0..150).map(|_| support::connect(server.addr)).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (outlived_the_timeout, told) = mpsc::channel();
+    let trickling = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            let started = Instant::now();
+            let mut rounds = 0;
+            while !stop.load(Ordering::Relaxed) && started.elapsed() < LIMIT {
+                for mut stream in &crowd {
+                    // Fails if the server has closed this client (reset, broken pipe).
+                    stream
+                        .write_all(b"a")
+                        .expect("a trickling client was closed or reset");
+                }
+                rounds += 1;
+                if started.elapsed() > Duration::from_millis(1500) {
+                    let _ = outlived_the_timeout.send(());
+                }
+                // The trickle's pace: this pause is the fault itself, not synchronisation.
+                thread::sleep(Duration::from_millis(200));
+            }
+            (crowd, rounds)
+        })
+    };
+    told.recv_timeout(LIMIT)
+        .expect("the crowd trickles for longer than the idle timeout");
+    assert_answers(
+        server.addr,
+        &format!(
+            "a normal client while 150 clients trickle ({} server)",
+            kind.name
+        ),
+    );
+    stop.store(true, Ordering::Relaxed);
+    let (crowd, rounds) = trickling.join().expect("the trickling crowd");
+    for (i, mut stream) in crowd.into_iter().enumerate() {
+        read_echo(&mut stream, &vec![b'a'; rounds], LIMIT)
+            .unwrap_or_else(|e| panic!("trickling client {i} of the {} server: {e}", kind.name));
+    }
+}
+
+/// The lesson of the slowloris test: an event loop holds the whole crowd (a connection costs
+/// it a few hundred bytes) and keeps serving, with no special policy.
+#[cfg(target_os = "linux")]
 #[test]
-fn async_survives_a_client_that_sends_10_mb_without_reading() {
-    survives_10_mb_without_reading(ASYNC);
+fn events_serves_a_normal_client_while_a_slowloris_crowd_trickles() {
+    a_normal_client_is_served_while_a_slowloris_crowd_trickles(&EVENTS);
 }
 
-fn survives_10_mb_without_reading(exe: &str) {
-    // A 3 s write timeout: long enough that, with a timeout per `send` call instead of a deadline
-    // per reply, the trickle below keeps restarting it and the server never gives up (checked:
-    // no "timed out" within 20 s); with the deadline it gives up after about 3 s.
-    let server = start_server(exe, &["127.0.0.1:0", "--write-timeout=3"]);
-    // The smallest receive buffer the kernel allows: the hardest case, where the window opens a
-    // few bytes at a time.
-    let kept = send_10_mb_without_reading(&server, 1);
-    // Other clients are served meanwhile...
-    assert_answers(server.addr, &format!("10 MB sent without reading ({exe})"));
-    // ...and the server gives up on this one when a reply misses its deadline.
-    wait_for_line(&server.lines, "timed out");
-    drop(kept);
+/// The same lesson with tokio: a task per connection, and the crowd costs a few hundred bytes
+/// a client.
+#[test]
+fn async_serves_a_normal_client_while_a_slowloris_crowd_trickles() {
+    a_normal_client_is_served_while_a_slowloris_crowd_trickles(&ASYNC);
 }
 
 /// A deterministic mix of chunk lengths and byte values: every byte must come back, in order.
 #[test]
 fn random_bytes_of_random_lengths() {
-    both("random bytes", |server| {
+    every_server("random bytes", |server| {
         let mut rng = Rng::new(0x5eed_50c7);
         let mut data = Vec::new();
         let mut chunks = Vec::new();
@@ -200,7 +323,7 @@ fn random_bytes_of_random_lengths() {
 
 #[test]
 fn a_thousand_connections_one_after_another() {
-    both("1,000 connections", |server| {
+    every_server("1,000 connections", |server| {
         for i in 0..1000 {
             let message = format!("client {i}");
             let mut stream = support::connect(server.addr);
@@ -212,52 +335,63 @@ fn a_thousand_connections_one_after_another() {
 }
 
 /// More clients than the cap, at once: the first `MAX_CLIENTS` are served; the others wait in the
-/// accept queue (the server says so) and are served as soon as threads are free.
+/// accept queue (the server says so) and are served as soon as a connection closes.
 #[test]
-fn threaded_survives_200_concurrent_clients_over_its_cap() {
-    survives_200_concurrent_clients_over_its_cap(
-        threaded(&["--idle-timeout=20"]),
-        socket_steps::threaded::MAX_CLIENTS,
-    );
-}
-
-/// The async server's cap is 10,000; we lower it to the threaded server's, to run the same test.
-#[test]
-fn async_survives_200_concurrent_clients_over_its_cap() {
-    survives_200_concurrent_clients_over_its_cap(
-        asynchronous(&["--idle-timeout=20", "--max-clients=128"]),
-        128,
-    );
-}
-
-fn survives_200_concurrent_clients_over_its_cap(server: Server, cap: usize) {
-    let addr = server.addr;
-    // The first `cap` clients are answered once and then hold their connection (and a thread).
-    let release = Arc::new(Barrier::new(cap + 1));
-    let holders: Vec<_> = (0..cap)
-        .map(|i| {
-            let release = Arc::clone(&release);
-            thread::spawn(move || {
-                let stream = round_trip(addr, i);
-                release.wait();
-                stream.shutdown(Shutdown::Write).unwrap();
+fn concurrent_servers_survive_200_concurrent_clients_over_their_cap() {
+    let cap = socket_steps::threaded::MAX_CLIENTS;
+    for kind in concurrent() {
+        let server = kind.start(&["--idle-timeout=20", &format!("--max-clients={cap}")]);
+        let addr = server.addr;
+        // The first `cap` clients are answered once and then hold their connection.
+        let release = Arc::new(Barrier::new(cap + 1));
+        let holders: Vec<_> = (0..cap)
+            .map(|i| {
+                let release = Arc::clone(&release);
+                thread::spawn(move || {
+                    let stream = round_trip(addr, i);
+                    release.wait();
+                    stream.shutdown(Shutdown::Write).unwrap();
+                })
             })
-        })
-        .collect();
-    wait_for_line(
-        &server.lines,
-        &format!("at the cap: {cap} clients being served"),
-    );
-    // The rest connect now: the kernel completes their handshakes, but the server accepts none
-    // of them until a holder leaves.
-    let waiters: Vec<_> = (cap..200)
-        .map(|i| thread::spawn(move || drop(round_trip(addr, i))))
-        .collect();
-    release.wait();
-    for handle in holders.into_iter().chain(waiters) {
-        handle.join().expect("a client failed");
+            .collect();
+        wait_for_line(&server.lines, &format!("at the cap: {cap} "));
+        // The rest connect now: the kernel completes their handshakes, but the server accepts
+        // none of them until a holder leaves.
+        let waiters: Vec<_> = (cap..200)
+            .map(|i| thread::spawn(move || drop(round_trip(addr, i))))
+            .collect();
+        release.wait();
+        for handle in holders.into_iter().chain(waiters) {
+            handle.join().expect("a client failed");
+        }
+        assert_answers(
+            addr,
+            &format!("200 concurrent clients ({} server)", kind.name),
+        );
     }
-    assert_answers(addr, "200 concurrent clients");
+}
+
+/// A storm: 1,000 clients connect at once (from 10 threads), each makes a round trip and leaves.
+/// The handshakes pile up in the accept queue faster than any server accepts.
+#[test]
+fn concurrent_servers_survive_a_storm_of_1000_connections() {
+    for kind in concurrent() {
+        let server = kind.start(&[]);
+        let addr = server.addr;
+        let threads: Vec<_> = (0..10)
+            .map(|t| {
+                thread::spawn(move || {
+                    for i in 0..100 {
+                        drop(round_trip(addr, t * 100 + i));
+                    }
+                })
+            })
+            .collect();
+        for handle in threads {
+            handle.join().expect("a client of the storm failed");
+        }
+        assert_answers(addr, &format!("a storm ({} server)", kind.name));
+    }
 }
 
 fn round_trip(addr: SocketAddr, i: usize) -> TcpStream {
@@ -268,33 +402,31 @@ fn round_trip(addr: SocketAddr, i: usize) -> TcpStream {
     stream
 }
 
-/// Out of file descriptors: with `ulimit -n 32` the server can hold about 28 connections; the
+/// Out of file descriptors: with `ulimit -n 32` a server can hold about 28 connections; the
 /// next `accept` fails with EMFILE. The server must say so, keep going, and serve again once
 /// clients leave.
 #[cfg(unix)]
 #[test]
-fn threaded_survives_running_out_of_file_descriptors() {
-    survives_running_out_of_file_descriptors(THREADED);
-}
-
-#[cfg(unix)]
-#[test]
-fn async_survives_running_out_of_file_descriptors() {
-    survives_running_out_of_file_descriptors(ASYNC);
-}
-
-#[cfg(unix)]
-fn survives_running_out_of_file_descriptors(exe: &str) {
-    let command = format!("ulimit -n 32 && exec '{exe}' 127.0.0.1:0 --idle-timeout=20");
-    let server = start_server("sh", &["-c", &command]);
-    // Every one of these completes its handshake (the kernel does that), but the server cannot
-    // accept them all.
-    let clients: Vec<TcpStream> = (0..40).map(|_| support::connect(server.addr)).collect();
-    let line = wait_for_line(&server.lines, "accept failed");
-    assert!(
-        line.contains("Too many open files") || line.contains("os error 24"),
-        "{line}"
-    );
-    drop(clients);
-    assert_answers(server.addr, "running out of file descriptors");
+fn concurrent_servers_survive_running_out_of_file_descriptors() {
+    for kind in concurrent() {
+        let command = format!(
+            "ulimit -n 32 && exec '{}' 127.0.0.1:0 --idle-timeout=20",
+            kind.exe
+        );
+        let server = start_server("sh", &["-c", &command]);
+        // Every one of these completes its handshake (the kernel does that), but the server
+        // cannot accept them all.
+        let clients: Vec<TcpStream> = (0..40).map(|_| support::connect(server.addr)).collect();
+        let line = wait_for_line(&server.lines, "accept failed");
+        assert!(
+            line.contains("Too many open files") || line.contains("os error 24"),
+            "{} server: {line}",
+            kind.name
+        );
+        drop(clients);
+        assert_answers(
+            server.addr,
+            &format!("running out of file descriptors ({} server)", kind.name),
+        );
+    }
 }

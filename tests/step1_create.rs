@@ -54,7 +54,7 @@ fn each_kind_gets_its_own_file_descriptor() {
     let calls: Vec<&str> = attempts.iter().map(|a| a.call).collect();
     assert!(calls.contains(&"socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)"));
     assert!(calls.contains(&"socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)"));
-    // Every kind but raw (which depends on privilege) must succeed.
+    // Every kind but raw (which depends on privilege) must succeed...
     for attempt in attempts.iter().filter(|a| !a.call.contains("SOCK_RAW")) {
         assert!(
             attempt.result.is_ok(),
@@ -63,6 +63,25 @@ fn each_kind_gets_its_own_file_descriptor() {
             attempt.result.as_ref().err()
         );
     }
+    // ...and each socket, open at the same time as the others, has a descriptor of its own.
+    let mut descriptors: Vec<u64> = attempts
+        .iter()
+        .filter_map(|a| a.result.as_ref().ok())
+        .map(descriptor)
+        .collect();
+    let created = descriptors.len();
+    descriptors.sort_unstable();
+    descriptors.dedup();
+    assert_eq!(descriptors.len(), created, "two sockets share a descriptor");
+}
+
+/// The number the OS gave `socket`: a file descriptor on Unix, a handle on Windows.
+fn descriptor(socket: &socket2::Socket) -> u64 {
+    #[cfg(unix)]
+    let number = std::os::unix::io::AsRawFd::as_raw_fd(socket) as u64;
+    #[cfg(windows)]
+    let number = std::os::windows::io::AsRawSocket::as_raw_socket(socket);
+    number
 }
 
 #[test]
@@ -94,7 +113,7 @@ fn raw_socket_without_privilege_is_explained() {
     support::assert_success(&output);
     let text = support::stdout(&output);
     if !support::is_root() && text.contains("allowed: this program runs as root") {
-        eprintln!("skipped: this user has CAP_NET_RAW, so a raw socket is allowed");
+        support::skip("this user has CAP_NET_RAW, so a raw socket is allowed");
         return;
     }
     assert!(
@@ -113,4 +132,11 @@ fn windows_socket_handles_read_as_file_descriptors_in_tests() {
         "accept(fd 3) -> new socket fd 4, socket(AF_INET..."
     );
     assert_eq!(names.rename("close(socket 356)"), "close(fd 4)");
+    // A whole output is ranked by value: the client's socket (344), made before `accept`
+    // returned the server's (356) but printed after it, is still fd 4, as it is on Unix.
+    let text = "listen(socket 340)\naccept -> socket 356\nclient: socket 344";
+    assert_eq!(
+        support::HandleNames::ranked(text).rename(text),
+        "listen(fd 3)\naccept -> fd 5\nclient: fd 4"
+    );
 }

@@ -69,10 +69,17 @@ fn the_binary_fills_the_queue_and_the_next_connect_times_out() {
             "LISTEN, accept queue 3",
             "client 4: connect(127.0.0.1:",
             "-> timed out after 1s",
-            "Linux does not refuse: it drops the SYN",
+            "Linux does not refuse: it drops",
             "Next: take a connection off the queue: cargo run --bin step4_accept",
         ],
     );
+    // What it says about the retries comes from this kernel's settings, not from a table.
+    let settings = socket_steps::syn_retries::SynRetries::of_this_kernel().unwrap();
+    assert!(
+        text.contains(&format!("this kernel ({settings})")),
+        "{text}"
+    );
+    assert!(text.contains(&settings.schedule().to_string()), "{text}");
 }
 
 #[test]

@@ -18,6 +18,9 @@
 //!   `('127.0.0.1', 41234)`) gets the same name. Port 0 and ports below 1024 stay.
 //! - file descriptors: `fd N` numbers are shifted so that the lowest is 3, keeping their order
 //!   and differences (normally the shift is 0: a program's first socket is fd 3).
+//! - the SYN schedule step 3 prints comes from the running kernel's settings; the book shows
+//!   those of Linux 6.5 and later by default (`tcp_syn_retries = 6, tcp_syn_linear_timeouts =
+//!   4`), so on a kernel set otherwise we write those instead ([`syn_schedule_as_in_the_book`]).
 //! - socket paths: the Unix-domain pair runs on a socket in a fresh temporary directory, written
 //!   as the programs' default path, `/tmp/socket-steps.sock`.
 //!
@@ -138,7 +141,7 @@ fn replace_numbers(text: &str, mut replace: impl FnMut(&str, &str) -> Option<Str
 impl Names {
     /// Normalises ports (with the names this session has given so far) and file descriptors.
     fn normalise(&mut self, text: &str) -> String {
-        let mut text = text.to_string();
+        let mut text = syn_schedule_as_in_the_book(text);
         for (path, shown) in &self.paths {
             text = text.replace(path.as_str(), shown);
         }
@@ -176,6 +179,23 @@ impl Names {
             }),
             _ => text,
         }
+    }
+}
+
+/// `text` with this kernel's SYN retry settings and schedule written as the defaults of Linux 6.5
+/// and later, which the book's transcript shows.
+fn syn_schedule_as_in_the_book(text: &str) -> String {
+    use socket_steps::syn_retries::{SynRetries, DEFAULT_MAX_TIMEOUT};
+    let book = SynRetries {
+        retries: 6,
+        linear_timeouts: Some(4),
+        max_timeout: DEFAULT_MAX_TIMEOUT,
+    };
+    match SynRetries::of_this_kernel() {
+        Some(here) if here != book => text
+            .replace(&here.schedule().to_string(), &book.schedule().to_string())
+            .replace(&here.to_string(), &book.to_string()),
+        _ => text.to_string(),
     }
 }
 
@@ -384,8 +404,8 @@ fn step1_create() {
         .unwrap_or_else(|e| panic!("could not start {bin} (as nobody if root): {e}"));
     let output = support::wait_with_limit(child, bin);
     if !support::is_root() && support::stdout(&output).contains("allowed: this program runs as") {
-        eprintln!(
-            "skipped: this user has CAP_NET_RAW, so the raw socket is allowed, unlike in the book"
+        support::skip(
+            "this user has CAP_NET_RAW, so the raw socket is allowed, unlike in the book",
         );
         return;
     }

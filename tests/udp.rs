@@ -176,3 +176,38 @@ fn the_udp_client_without_a_server_says_what_to_do() {
     assert!(err.contains("no UDP server at"), "{err}");
     assert!(err.contains("cargo run --bin udp_echo_server --"), "{err}");
 }
+
+// ANCHOR: loss
+#[test]
+#[cfg(target_os = "linux")]
+fn a_receiver_that_falls_behind_loses_datagrams_and_the_sender_never_knows() {
+    support::in_private_network(|| {
+        // Our own network namespace: its counters start at 0 and no other program adds to them.
+        let receiver = udp_socket()?;
+        let sender = udp_socket()?;
+        let to = receiver.local_addr()?;
+        let sent = 10_000;
+        for _ in 0..sent {
+            // Every sendto succeeds: the datagram left our socket, that is all it says.
+            assert_eq!(send_to(&sender, &[7u8; 1024], to)?, 1024);
+        }
+        // Only now does the receiver read: what is in its receive buffer, without waiting.
+        receiver.set_nonblocking(true)?;
+        let mut arrived = 0u64;
+        while recv_from(&receiver, 1024).is_ok() {
+            arrived += 1;
+        }
+        // The receiving kernel dropped the rest, because the receive buffer was full, and
+        // counted them in /proc/net/snmp (`nstat -az UdpRcvbufErrors`).
+        let dropped = socket_steps::proc_net::counter("Udp", "RcvbufErrors").unwrap();
+        println!("sent {sent}, arrived {arrived}, Udp RcvbufErrors {dropped}");
+        assert!(arrived < sent, "the receive buffer holds fewer than {sent}");
+        assert_eq!(
+            arrived + dropped,
+            sent,
+            "every datagram arrived or was counted"
+        );
+        Ok(())
+    });
+}
+// ANCHOR_END: loss

@@ -4,6 +4,25 @@
 //! Every wait here has a deadline, so a bug makes a test fail with a message instead of hanging.
 #![allow(dead_code)] // Each test file uses only some of these helpers.
 
+mod skip;
+#[allow(unused_imports)] // Each test file uses only some of these helpers.
+pub use skip::{require, skip, strict};
+
+// A test's probe in a child process: in a network namespace of its own, or as user nobody.
+#[cfg(target_os = "linux")]
+mod child;
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)]
+pub use child::{
+    as_nobody, in_a_private_network, in_private_network, in_this_tests_child, ip, spawn_this_test,
+    sysctl,
+};
+#[cfg(target_os = "linux")]
+mod dns_stub;
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)]
+pub use dns_stub::dns_stub;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
@@ -17,6 +36,11 @@ pub const LIMIT: Duration = Duration::from_secs(20);
 /// Runs `exe` with `args` and stdin closed, kills it if it is still running after [`LIMIT`],
 /// and returns its output.
 pub fn run(exe: &str, args: &[&str]) -> Output {
+    run_os(exe, args)
+}
+
+/// [`run`] for arguments that need not be text (e.g. a path that is not UTF-8).
+pub fn run_os<S: AsRef<std::ffi::OsStr>>(exe: &str, args: &[S]) -> Output {
     let child = Command::new(exe)
         .args(args)
         .stdin(Stdio::null())
@@ -75,7 +99,8 @@ pub fn wait_with_limit(mut child: Child, what: &str) -> Output {
 /// File descriptors are renumbered as if the program had inherited only stdin, stdout and
 /// stderr (see [`shift_fds`]), so that tests can expect its first socket to be `fd 3`.
 pub fn stdout(output: &Output) -> String {
-    let text = HandleNames::default().rename(&String::from_utf8_lossy(&output.stdout));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let text = HandleNames::ranked(&text).rename(&text);
     match fds(&text).min() {
         Some(lowest) if lowest > 3 => shift_fds(&text, lowest - 3),
         _ => text,
@@ -83,15 +108,37 @@ pub fn stdout(output: &Output) -> String {
 }
 
 /// Windows names a socket by a handle, which our programs print as `socket 340`, where Unix
-/// prints `fd 3`. We rename each distinct handle, in order of first appearance, `fd 3`, `fd 4`...
-/// so that the tests' expectations hold on both. Unix output has no `socket <number>`, so there
-/// this changes nothing.
+/// prints `fd 3`. We rename each distinct handle `fd 3`, `fd 4`... so that the tests'
+/// expectations hold on both. Unix output has no `socket <number>`, so there this changes nothing.
+///
+/// The order matters: a program may create its client's socket before `accept` returns the
+/// server's, yet print the server's first. Unix numbers descriptors in the order they are made
+/// (the lowest free one), and Windows hands out increasing handles, so when we have the whole
+/// output we rank the handles by value ([`HandleNames::ranked`]); a stream read line by line can
+/// only name them in order of first appearance ([`HandleNames::default`]).
 #[derive(Default)]
 pub struct HandleNames {
     seen: Vec<String>,
 }
 
 impl HandleNames {
+    /// Names for the handles of a whole output: the smallest handle is `fd 3`, the next `fd 4`...
+    pub fn ranked(text: &str) -> HandleNames {
+        let mut handles: Vec<u64> = text
+            .match_indices("socket ")
+            .filter_map(|(at, found)| {
+                let after = &text[at + found.len()..];
+                let digits = after.chars().take_while(char::is_ascii_digit).count();
+                after[..digits].parse().ok()
+            })
+            .collect();
+        handles.sort_unstable();
+        handles.dedup();
+        HandleNames {
+            seen: handles.iter().map(u64::to_string).collect(),
+        }
+    }
+
     /// `text` with every `socket <handle>` written as `fd <n>`.
     pub fn rename(&mut self, text: &str) -> String {
         let mut result = String::with_capacity(text.len());
@@ -389,4 +436,27 @@ pub fn socket_pair() -> (socket2::Socket, socket2::Socket, SocketAddr, SocketAdd
 /// it (`cargo run --bin classroom -- verify` checks this).
 pub fn connect_socket(addr: SocketAddr, timeout: Duration) -> std::io::Result<socket2::Socket> {
     TcpStream::connect_timeout(&addr, timeout).map(socket2::Socket::from)
+}
+
+/// `python3`, to run the tutorial's own programs (`tests/python/`) against ours, if it runs here;
+/// otherwise the test [`skip`]s (fails in strict mode).
+pub fn python3() -> Option<&'static str> {
+    let version = Command::new("python3")
+        .arg("--version")
+        .output()
+        .map_err(|error| error.to_string())
+        .and_then(|o| match o.status.success() {
+            true => Ok(()),
+            false => Err(format!("python3 --version: {}", o.status)),
+        });
+    require(
+        version,
+        "python3 is needed to run the tutorial's own programs",
+    )
+    .map(|()| "python3")
+}
+
+/// The path of one of the tutorial's Python programs in `tests/python/`.
+pub fn python_file(name: &str) -> String {
+    format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
 }

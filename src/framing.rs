@@ -1,0 +1,266 @@
+//! Framing a byte stream: turning TCP's bytes back into the messages a program sent.
+//!
+//! TCP delivers a stream of bytes. Two `send`s may arrive in one `recv`, one `send` in several,
+//! and a `recv` may end in the middle of a message. So every protocol over TCP says where a
+//! message ends, in the bytes themselves. There are two usual ways:
+//!
+//! - a **delimiter** ([`Framing::Line`]): each message ends with a byte that never occurs inside
+//!   one, here `\n`, as in SMTP, Redis' inline commands, or HTTP's header lines;
+//! - a **length prefix** ([`Framing::LengthPrefixed`]): each message starts with its length, here
+//!   4 bytes in network byte order (big-endian), as in TLS records, HTTP/2 frames, PostgreSQL.
+//!
+//! As in mini-redis (`frame.rs` parses, `connection.rs` owns the socket), the parsing here works
+//! on bytes only ([`Framing::decode`] takes a message off the front of a buffer), so it is tested
+//! without sockets; [`FramedStream`] owns the stream, reads into the buffer until a whole message
+//! is there, and writes whole messages with `write_all`.
+
+use std::io::{self, Read, Write};
+
+/// The largest message we accept, in bytes. A peer that announces more (or sends a line longer
+/// than this without a newline) is refused: without a limit, one bad length would make us
+/// allocate gigabytes.
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// How many bytes [`FramedStream`] asks `recv` for at a time.
+const READ_SIZE: usize = 4096;
+
+/// Where a message ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Each message is followed by `\n` and may not contain one.
+    Line,
+    /// Each message is preceded by its length: a `u32` in network byte order (big-endian).
+    LengthPrefixed,
+}
+
+// ANCHOR: encode
+impl Framing {
+    /// The bytes to send for `message`: the message and its newline, or its length and the
+    /// message. Refuses a message this framing cannot carry (`InvalidInput`).
+    pub fn encode(self, message: &[u8]) -> io::Result<Vec<u8>> {
+        if message.len() > MAX_MESSAGE {
+            return Err(invalid(format!(
+                "a message of {} bytes is longer than {MAX_MESSAGE}",
+                message.len()
+            )));
+        }
+        match self {
+            Framing::Line if message.contains(&b'\n') => Err(invalid(
+                "a line-framed message cannot contain a newline: it would end the message there",
+            )),
+            Framing::Line => Ok([message, b"\n"].concat()),
+            Framing::LengthPrefixed => {
+                let length = u32::try_from(message.len()).expect("at most MAX_MESSAGE");
+                Ok([&length.to_be_bytes()[..], message].concat())
+            }
+        }
+    }
+    // ANCHOR_END: encode
+
+    // ANCHOR: decode
+    /// Takes one whole message off the front of `buffer`, if one is there: `Ok(None)` means
+    /// "not yet, read more". The bytes of any later message stay in `buffer` for the next call.
+    /// A message longer than [`MAX_MESSAGE`] is an error (`InvalidData`).
+    pub fn decode(self, buffer: &mut Vec<u8>) -> io::Result<Option<Vec<u8>>> {
+        match self {
+            Framing::Line => match buffer.iter().position(|&byte| byte == b'\n') {
+                Some(end) => {
+                    let message = buffer[..end].to_vec();
+                    buffer.drain(..=end); // the message and its newline
+                    Ok(Some(message))
+                }
+                None if buffer.len() > MAX_MESSAGE => Err(too_long(buffer.len())),
+                None => Ok(None),
+            },
+            Framing::LengthPrefixed => {
+                let Some(prefix) = buffer.get(..4) else {
+                    return Ok(None); // not even the whole length yet
+                };
+                let length = u32::from_be_bytes(prefix.try_into().expect("4 bytes")) as usize;
+                if length > MAX_MESSAGE {
+                    return Err(too_long(length));
+                }
+                if buffer.len() < 4 + length {
+                    return Ok(None); // the length is here, the message not all yet
+                }
+                let message = buffer[4..4 + length].to_vec();
+                buffer.drain(..4 + length);
+                Ok(Some(message))
+            }
+        }
+    }
+    // ANCHOR_END: decode
+}
+
+fn invalid(why: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, why.into())
+}
+
+fn too_long(length: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "the peer sent a message of {length} bytes or more; we accept at most {MAX_MESSAGE}"
+        ),
+    )
+}
+
+// ANCHOR: framed_stream
+/// A stream that sends and receives whole messages: bytes that `recv` returned but that belong
+/// to the next message wait in `buffer` until it is asked for.
+pub struct FramedStream<S> {
+    stream: S,
+    framing: Framing,
+    buffer: Vec<u8>,
+}
+
+impl<S: Read + Write> FramedStream<S> {
+    /// Frames `stream` (a `TcpStream`, a `UnixStream`, anything that reads and writes).
+    pub fn new(stream: S, framing: Framing) -> FramedStream<S> {
+        FramedStream {
+            stream,
+            framing,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Sends one message, framed, with `write_all`: a `send` may take only part of it.
+    pub fn send(&mut self, message: &[u8]) -> io::Result<()> {
+        let bytes = self.framing.encode(message)?;
+        self.stream.write_all(&bytes)
+    }
+
+    /// Receives the next whole message: reads (`recv(2)`) until the buffer holds one. `Ok(None)`
+    /// when the peer closed between messages; closing in the middle of one is an error
+    /// (`UnexpectedEof`): the message is cut, and we must not pass half of it on.
+    pub fn recv(&mut self) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(message) = self.framing.decode(&mut self.buffer)? {
+                return Ok(Some(message));
+            }
+            let mut chunk = [0; READ_SIZE];
+            let read = self.stream.read(&mut chunk)?;
+            if read == 0 {
+                return match self.buffer.is_empty() {
+                    true => Ok(None),
+                    false => Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "the peer closed in the middle of a message ({} bytes of it came)",
+                            self.buffer.len()
+                        ),
+                    )),
+                };
+            }
+            self.buffer.extend_from_slice(&chunk[..read]);
+        }
+    }
+    // ANCHOR_END: framed_stream
+
+    /// The stream inside, e.g. to set a timeout or shut it down.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+}
+
+// ANCHOR: framed_echo
+/// The seed's echo service as a protocol: for each whole *message* (not each `recv`), one reply,
+/// `|From Server| ` and the message, in the same framing. Serves until the client closes between
+/// messages.
+pub fn serve_framed_echo<S: Read + Write>(stream: S, framing: Framing) -> io::Result<()> {
+    let mut framed = FramedStream::new(stream, framing);
+    while let Some(message) = framed.recv()? {
+        framed.send(&crate::echo::reply_to(&message))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: framed_echo
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `bytes` to `framing`'s decoder `step` bytes at a time, as `recv` might deliver them,
+    /// and collects every message it gives back.
+    fn decode_in_pieces(framing: Framing, bytes: &[u8], step: usize) -> Vec<Vec<u8>> {
+        let mut buffer = Vec::new();
+        let mut messages = Vec::new();
+        for piece in bytes.chunks(step) {
+            buffer.extend_from_slice(piece);
+            while let Some(message) = framing.decode(&mut buffer).unwrap() {
+                messages.push(message);
+            }
+        }
+        assert!(buffer.is_empty(), "bytes left over: {buffer:?}");
+        messages
+    }
+
+    fn two_messages(framing: Framing) -> Vec<u8> {
+        let mut bytes = framing.encode(b"Hello network world").unwrap();
+        bytes.extend(framing.encode(b"").unwrap()); // an empty message is a message too
+        bytes.extend(framing.encode("你好".as_bytes()).unwrap());
+        bytes
+    }
+
+    #[test]
+    fn each_framing_decodes_one_byte_at_a_time() {
+        for framing in [Framing::Line, Framing::LengthPrefixed] {
+            let messages = decode_in_pieces(framing, &two_messages(framing), 1);
+            assert_eq!(
+                messages,
+                [&b"Hello network world"[..], b"", "你好".as_bytes()],
+                "{framing:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_framing_decodes_several_messages_from_one_piece() {
+        for framing in [Framing::Line, Framing::LengthPrefixed] {
+            let bytes = two_messages(framing);
+            let messages = decode_in_pieces(framing, &bytes, bytes.len());
+            assert_eq!(messages.len(), 3, "{framing:?}");
+        }
+    }
+
+    #[test]
+    fn the_length_is_four_bytes_big_endian() {
+        let bytes = Framing::LengthPrefixed.encode(b"hi").unwrap();
+        assert_eq!(bytes, [0, 0, 0, 2, b'h', b'i']);
+        assert_eq!(Framing::Line.encode(b"hi").unwrap(), b"hi\n");
+    }
+
+    #[test]
+    fn what_a_framing_cannot_carry_is_refused() {
+        let error = Framing::Line.encode(b"two\nlines").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+        // A length prefix carries any byte, newlines included.
+        assert!(Framing::LengthPrefixed.encode(b"two\nlines").is_ok());
+        let huge = vec![b'x'; MAX_MESSAGE + 1];
+        assert!(Framing::LengthPrefixed.encode(&huge).is_err());
+    }
+
+    #[test]
+    fn a_length_beyond_the_limit_is_refused_before_it_arrives() {
+        let mut buffer = u32::MAX.to_be_bytes().to_vec();
+        let error = Framing::LengthPrefixed.decode(&mut buffer).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        let mut endless_line = vec![b'x'; MAX_MESSAGE + 1];
+        assert!(Framing::Line.decode(&mut endless_line).is_err());
+    }
+
+    #[test]
+    fn a_stream_that_ends_mid_message_is_an_error_and_between_messages_is_not() {
+        for framing in [Framing::Line, Framing::LengthPrefixed] {
+            let whole = framing.encode(b"complete").unwrap();
+            let cut = [&whole[..], &whole[..whole.len() - 1]].concat();
+            let mut stream = FramedStream::new(io::Cursor::new(cut), framing);
+            assert_eq!(stream.recv().unwrap().unwrap(), b"complete");
+            let error = stream.recv().unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof, "{framing:?}");
+            let mut stream = FramedStream::new(io::Cursor::new(whole), framing);
+            assert!(stream.recv().unwrap().is_some());
+            assert_eq!(stream.recv().unwrap(), None, "a clean end");
+        }
+    }
+}

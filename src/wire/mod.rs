@@ -1,0 +1,290 @@
+//! The wire view: the packets a step's own calls cause, printed under the calls.
+//!
+//! `--wire` on a step binary captures the packets on loopback that carry the step's ports, and
+//! prints each one after the call that caused it:
+//!
+//! ```text
+//! client: connect(127.0.0.1:50007) -> ok, from 127.0.0.1:41234
+//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007  SYN      seq 0                 win 65495       connect
+//!     wire: 127.0.0.1:50007 > 127.0.0.1:41234  SYN-ACK  seq 0      ack 1      win 65483       connect
+//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007  ACK      seq 1      ack 1      win 65536       connect
+//! ```
+//!
+//! `--pcap FILE` writes the same packets to a file that `tcpdump -r FILE` and Wireshark open.
+//!
+//! The pieces, each a short lesson of its own:
+//! - [`capture`]: a packet socket (`AF_PACKET`) and a thread that reads it (Linux only),
+//! - [`filter`]: the classic BPF program that keeps only our packets, run by the kernel,
+//! - [`headers`]: reading the IP, TCP and UDP headers out of the bytes,
+//! - [`lines`]: relative sequence numbers and the one-line summary,
+//! - [`pcap`]: the file format.
+//!
+//! Capturing needs the capability `CAP_NET_RAW` (root has it). Without it [`Wire::start`] prints
+//! one line saying how to get it, and the step runs as usual, without the wire.
+
+#[cfg(target_os = "linux")]
+pub mod capture;
+pub mod filter;
+pub mod headers;
+pub mod lines;
+pub mod pcap;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+
+use self::headers::Packet;
+use self::lines::Numbering;
+use self::pcap::PcapWriter;
+
+/// How long [`Wire::show`] waits for the packets a call is expected to cause. A packet's copy
+/// can reach our capture after the call returns; it is there within microseconds, unless the
+/// kernel holds an ACK back on purpose (a delayed ACK waits 40 to 200 ms).
+pub const SETTLE: Duration = Duration::from_secs(1);
+
+/// What the reader asked for on the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WireOptions {
+    /// `--wire`: print each packet under the call that caused it.
+    pub print: bool,
+    /// `--pcap FILE`: write the packets to FILE in the pcap format.
+    pub pcap: Option<PathBuf>,
+}
+
+/// One packet shown by a step: when it was captured, the call that caused it, its bytes.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    /// When the capture read it.
+    pub at: SystemTime,
+    /// The call it is printed under, e.g. `connect`.
+    pub call: String,
+    /// Its headers.
+    pub packet: Packet,
+}
+
+/// The wire view of one program: off, or a running capture.
+pub struct Wire {
+    live: Option<Live>,
+}
+
+/// A running capture and what it has shown so far. (Off Linux there is never one.)
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+struct Live {
+    #[cfg(target_os = "linux")]
+    capture: capture::Capture,
+    print: bool,
+    pcap: Option<PcapWriter<BufWriter<File>>>,
+    /// Packets captured but not yet shown: when, the bytes, the headers.
+    pending: std::collections::VecDeque<(SystemTime, Vec<u8>, Packet)>,
+    numbering: Numbering,
+    shown: Vec<Shown>,
+}
+
+impl Wire {
+    /// No capture: every method does nothing.
+    pub fn off() -> Wire {
+        Wire { live: None }
+    }
+
+    /// Whether packets are being captured.
+    pub fn is_on(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Starts capturing if `options` ask for it. Without the privilege (or off Linux) it prints
+    /// one line saying why and how to get it, and returns a wire that is off: the step runs as
+    /// usual. A `--pcap` file that cannot be created is an error.
+    pub fn start(options: &WireOptions) -> anyhow::Result<Wire> {
+        if !options.print && options.pcap.is_none() {
+            return Ok(Wire::off());
+        }
+        let pcap = match &options.pcap {
+            None => None,
+            Some(path) => Some(create_pcap(path)?),
+        };
+        Ok(Wire {
+            live: open(options.print, pcap),
+        })
+    }
+
+    /// From now on, capture the packets to and from `ports` (e.g. the port the server bound).
+    pub fn watch(&mut self, ports: &[u16]) {
+        #[cfg(target_os = "linux")]
+        if let Some(live) = &self.live {
+            if let Err(error) = live.capture.watch(ports) {
+                eprintln!("wire: could not attach the capture filter ({error}); going on without the wire");
+                self.live = None;
+            }
+        }
+        let _ = ports;
+    }
+
+    /// Prints the packets `call` caused: waits (at most [`SETTLE`]) until `expected` packets
+    /// have come, and prints those, so that the lines come out in the same order on every run.
+    /// Packets beyond `expected` wait for the next call's turn.
+    pub fn show(&mut self, call: &str, expected: usize) {
+        self.show_until(call, |packets| packets.len() >= expected);
+    }
+
+    /// Like [`show`](Self::show), for calls whose packets are known by their content: waits
+    /// (at most [`SETTLE`]) until `done` holds for the packets so far, then prints exactly those.
+    pub fn show_until(&mut self, call: &str, done: impl Fn(&[Packet]) -> bool) {
+        let Some(live) = &mut self.live else { return };
+        let deadline = Instant::now() + SETTLE;
+        let taken = loop {
+            // The first `taken` pending packets are the shortest prefix that satisfies `done`.
+            let decoded: Vec<Packet> = live.pending.iter().map(|(_, _, p)| p.clone()).collect();
+            if let Some(count) = (0..=decoded.len()).find(|&n| done(&decoded[..n])) {
+                break count;
+            }
+            if !live.receive_until(deadline) {
+                break decoded.len();
+            }
+        };
+        live.print(call, taken);
+    }
+
+    /// Prints whatever else arrives within [`SETTLE`] of the last packet (at most), under `call`.
+    /// For the end of a program: the last ACK of a close, or packets no call expected.
+    pub fn show_rest(&mut self, call: &str) {
+        let Some(live) = &mut self.live else { return };
+        while live.receive_until(Instant::now() + Duration::from_millis(200)) {}
+        let all = live.pending.len();
+        live.print(call, all);
+    }
+
+    /// Every packet shown so far, in order (for a sequence diagram).
+    pub fn shown(&self) -> &[Shown] {
+        self.live.as_ref().map_or(&[], |live| &live.shown)
+    }
+}
+
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+impl Live {
+    /// Waits until one more packet arrives (returns true) or `deadline` passes (false).
+    #[cfg(target_os = "linux")]
+    fn receive_until(&mut self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.capture.packets.recv_timeout(left) {
+            Ok(packet) => {
+                // The filter let through only TCP and UDP over IP: every packet decodes.
+                if let Some(headers) = headers::decode(&packet.bytes) {
+                    self.pending.push_back((packet.at, packet.bytes, headers));
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn receive_until(&mut self, _deadline: Instant) -> bool {
+        false
+    }
+
+    /// Prints (and writes to the pcap file) the first `count` pending packets, under `call`.
+    fn print(&mut self, call: &str, count: usize) {
+        for (at, bytes, packet) in self.pending.drain(..count.min(self.pending.len())) {
+            if let Some(pcap) = &mut self.pcap {
+                if let Err(error) = pcap.packet(at, &bytes) {
+                    eprintln!("wire: could not write the pcap file: {error}");
+                    self.pcap = None;
+                }
+            }
+            if self.print {
+                println!("    {}", self.numbering.line(&packet, call));
+            } else {
+                self.numbering.relative(&packet);
+            }
+            self.shown.push(Shown {
+                at,
+                call: call.to_string(),
+                packet,
+            });
+        }
+    }
+}
+
+/// Creates the `--pcap` file and writes its header.
+fn create_pcap(path: &Path) -> anyhow::Result<PcapWriter<BufWriter<File>>> {
+    let file = File::create(path).with_context(|| {
+        format!(
+            "could not create the pcap file `{}`: check that its folder exists and that you may \
+             write there",
+            path.display()
+        )
+    })?;
+    PcapWriter::new(BufWriter::new(file))
+        .with_context(|| format!("could not write to `{}`", path.display()))
+}
+
+/// Opens the capture, or says in one line why there is none.
+#[cfg(target_os = "linux")]
+fn open(print: bool, pcap: Option<PcapWriter<BufWriter<File>>>) -> Option<Live> {
+    match capture::Capture::open() {
+        Ok(capture) => Some(Live {
+            capture,
+            print,
+            pcap,
+            pending: Default::default(),
+            numbering: Numbering::default(),
+            shown: Vec::new(),
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("{}", no_privilege_advice(&crate::narrate::program_name()));
+            None
+        }
+        Err(error) => {
+            eprintln!("wire: could not open a packet socket ({error}); going on without the wire");
+            None
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open(_print: bool, _pcap: Option<PcapWriter<BufWriter<File>>>) -> Option<Live> {
+    eprintln!("{}", NOT_LINUX);
+    None
+}
+
+/// What `--wire` says off Linux.
+pub const NOT_LINUX: &str = "wire: the wire view is Linux only (it uses a Linux packet socket, \
+    AF_PACKET); on this system the step runs without it. Wireshark shows the same packets here.";
+
+// ANCHOR: advice
+/// The one line `--wire` prints without `CAP_NET_RAW`: what is missing and the ways to get it.
+pub fn no_privilege_advice(program: &str) -> String {
+    let path = format!("target/debug/{program}");
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|arg| shell_word(&arg))
+        .collect();
+    let command = [path.clone()]
+        .into_iter()
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let in_namespace = shell_word(&format!("ip link set lo up && {command}"));
+    format!(
+        "wire: not shown: capturing packets needs CAP_NET_RAW, which this program lacks; it runs \
+         without the wire. To see it: `cargo build`, then `sudo {command}` (`sudo cargo run` \
+         usually fails: root's PATH has no cargo); or give the binary the capability, once per \
+         build: `sudo setcap cap_net_raw+ep {path}`; or, where unprivileged user namespaces are \
+         allowed (Ubuntu 24.04 blocks them), a private network: `unshare --user \
+         --map-root-user --net sh -c {in_namespace}`."
+    )
+}
+// ANCHOR_END: advice
+
+/// `word` as a shell would need it: quoted if it holds anything but plain characters.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=@[]".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}

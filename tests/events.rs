@@ -1,0 +1,118 @@
+//! The event-loop server, `echo_server_events`: what it promises beyond the faults that every
+//! server survives (those are in `tests/faults.rs`): many connections held on one thread, within
+//! 2 KiB each; backpressure; the cap. Linux only (epoll).
+#![cfg(target_os = "linux")]
+
+mod echo_support;
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use echo_support::{assert_answers, read_echo};
+use support::{start_server, wait_for_line, LIMIT};
+
+const EVENTS: &str = env!("CARGO_BIN_EXE_echo_server_events");
+
+/// The server's resident memory (`VmRSS` in `/proc/PID/status`), in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("the server's /proc status")
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .expect("a VmRSS line")
+}
+
+#[test]
+fn holds_a_thousand_connections_within_2_kib_each() {
+    const CLIENTS: usize = 1000;
+    let server = start_server(EVENTS, &["127.0.0.1:0", "--quiet"]);
+    assert_answers(server.addr, "starting");
+    let before = rss_kib(server.child.id());
+    let mut clients: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| support::connect(server.addr))
+        .collect();
+    // Every one of them is held, and answered: one round trip each.
+    for (i, stream) in clients.iter_mut().enumerate() {
+        let message = format!("client {i}");
+        stream.write_all(message.as_bytes()).unwrap();
+        read_echo(stream, message.as_bytes(), LIMIT)
+            .unwrap_or_else(|e| panic!("client {i} of {CLIENTS}: {e}"));
+    }
+    let after = rss_kib(server.child.id());
+    let per_connection = (after.saturating_sub(before) * 1024) as usize / CLIENTS;
+    println!("{CLIENTS} connections: RSS {before} KiB -> {after} KiB, {per_connection} bytes each");
+    assert!(
+        per_connection <= 2048,
+        "{per_connection} bytes of memory per connection (RSS {before} -> {after} KiB): more \
+         than 2 KiB"
+    );
+    // And the first client is still served after the last connected.
+    clients[0].write_all(b"still here").unwrap();
+    read_echo(&mut clients[0], b"still here", LIMIT).expect("the first client, again");
+}
+
+/// A client that sends without reading: once its replies back up, the server stops reading from
+/// it (its bytes wait in the kernel), and resumes when the client drains. Nothing is lost.
+#[test]
+fn backpressure_pauses_a_client_and_resumes_when_it_reads() {
+    let server = start_server(EVENTS, &["127.0.0.1:0", "--write-timeout=20"]);
+    let mut stream = support::connect(server.addr);
+    // 2 MB: far more than the kernel's buffers on both sides hold, so the server must stop
+    // reading from us for a while.
+    let data: Vec<u8> = (0..2_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut writer = stream.try_clone().unwrap();
+    let sending = {
+        let data = data.clone();
+        std::thread::spawn(move || {
+            writer.write_all(&data).unwrap();
+            writer.shutdown(std::net::Shutdown::Write).unwrap();
+        })
+    };
+    // Meanwhile, the server answers others: it is not blocked by the one it paused.
+    assert_answers(server.addr, "a client under backpressure");
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    sending.join().unwrap();
+    echo_support::check_echo(&reply, &data).unwrap_or_else(|e| panic!("{e}"));
+    wait_for_line(&server.lines, "closed its side after 2000000 bytes");
+}
+
+#[test]
+fn at_its_cap_it_stops_accepting_and_says_so() {
+    let server = start_server(EVENTS, &["127.0.0.1:0", "--max-clients=2"]);
+    let mut first = support::connect(server.addr);
+    let mut second = support::connect(server.addr);
+    for stream in [&mut first, &mut second] {
+        stream.write_all(b"hi").unwrap();
+        read_echo(stream, b"hi", LIMIT).unwrap();
+    }
+    wait_for_line(&server.lines, "at the cap: 2 connections held");
+    // A third client connects (the kernel completes the handshake) but is not answered...
+    let mut third = support::connect(server.addr);
+    third.write_all(b"third").unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut buffer = [0; 64];
+    assert!(
+        third.read(&mut buffer).is_err(),
+        "a third client was answered above the cap of 2"
+    );
+    // ...until one leaves: then it is accepted and served.
+    drop(first);
+    wait_for_line(&server.lines, "accepting again");
+    read_echo(&mut third, b"third", LIMIT).expect("the third client, after one left");
+}
+
+#[test]
+fn help_goes_to_stdout_and_bad_input_is_one_line() {
+    let help = support::run(EVENTS, &["--help"]);
+    support::assert_success(&help);
+    assert!(support::stdout(&help).contains("--max-clients <N>"));
+    let bad = support::run(EVENTS, &["--max-clients=none"]);
+    let error = support::assert_clean_failure(&bad);
+    assert!(error.contains("is not a number of clients"), "{error}");
+}

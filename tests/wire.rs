@@ -1,0 +1,177 @@
+//! The wire view: the capture sees a step's own packets (and only those), the pcap file it writes
+//! is one `tcpdump` reads, and without the privilege a program runs on without it.
+//!
+//! Capturing needs root or `CAP_NET_RAW`, as CI has. Other tests run on the same loopback at the
+//! same time: every capture here watches only the ports of its own sockets, and every wait has a
+//! deadline.
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
+
+use socket_steps::wire::{capture::Capture, Shown, Wire, WireOptions};
+
+/// A wire that prints its lines, or `None` (after saying why) without the privilege.
+fn wire(pcap: Option<std::path::PathBuf>) -> Option<Wire> {
+    if !support::is_root() {
+        support::skip("capturing packets needs root or CAP_NET_RAW");
+        return None;
+    }
+    let wire = Wire::start(&WireOptions { print: true, pcap }).expect("the wire starts");
+    if !wire.is_on() {
+        support::skip("root here cannot open a packet socket (no CAP_NET_RAW in this container?)");
+        return None;
+    }
+    Some(wire)
+}
+
+/// A listener on a free loopback port, with its address.
+fn listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+/// The flags of each shown packet, in words.
+fn flags(shown: &[Shown]) -> Vec<String> {
+    shown
+        .iter()
+        .map(|s| {
+            s.packet
+                .tcp
+                .as_ref()
+                .map_or("UDP".into(), |t| t.flags.words())
+        })
+        .collect()
+}
+
+#[test]
+fn the_capture_shows_each_packet_of_our_port_once_and_nobody_else_s() {
+    let Some(mut wire) = wire(None) else { return };
+    let (ours, addr) = listener();
+    let (theirs, other) = listener();
+    wire.watch(&[addr.port()]);
+    // Traffic on another port, as another test beside us would make: it must not show.
+    let _stranger = support::connect(other);
+    let client = support::connect(addr);
+    wire.show("connect", 3);
+    let (mut server, _) = ours.accept().unwrap();
+    (&client).write_all(b"Hello network world").unwrap();
+    let mut buffer = [0; 64];
+    assert_eq!(server.read(&mut buffer).unwrap(), 19);
+    wire.show("send", 2);
+    drop(theirs);
+
+    let shown = wire.shown();
+    assert_eq!(flags(shown), ["SYN", "SYN-ACK", "ACK", "PSH-ACK", "ACK"]);
+    let from = client.local_addr().unwrap();
+    for (number, packet) in shown.iter().enumerate() {
+        let ends = [packet.packet.src, packet.packet.dst];
+        assert!(
+            ends.contains(&addr) && ends.contains(&from),
+            "packet {number}: {packet:?}"
+        );
+    }
+    assert_eq!(shown[3].packet.payload_len, 19);
+}
+
+#[test]
+fn tcpdump_reads_the_pcap_file() {
+    let dir = std::env::temp_dir().join(format!("socket-steps-wire-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("capture.pcap");
+    let Some(mut wire) = wire(Some(file.clone())) else {
+        return;
+    };
+    let (listener, addr) = listener();
+    wire.watch(&[addr.port()]);
+    let client = support::connect(addr);
+    wire.show("connect", 3);
+    let (server, _) = listener.accept().unwrap();
+    drop(server);
+    wire.show("close", 2);
+    drop(client);
+    wire.show("close", 2);
+    drop(wire);
+
+    let output = match Command::new("tcpdump")
+        .args(["-n", "-r"])
+        .arg(&file)
+        .output()
+    {
+        Ok(output) => output,
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return support::skip(&format!(
+                "no tcpdump here ({error}): apt-get install tcpdump"
+            ));
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        7,
+        "3 for the handshake, 2 + 2 to close:\n{text}"
+    );
+    let port = addr.port();
+    assert!(
+        lines[0].contains(&format!("> 127.0.0.1.{port}: Flags [S],")),
+        "{text}"
+    );
+    assert!(lines[1].contains("Flags [S.]"), "{text}");
+    assert!(lines[3].contains("Flags [F.]"), "{text}");
+}
+
+#[test]
+fn without_the_privilege_there_is_no_capture_and_no_error() {
+    // As root (CI), the probe runs in a child that is user `nobody`.
+    support::as_nobody(|| {
+        let error = Capture::open()
+            .err()
+            .expect("no packet socket without CAP_NET_RAW");
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::PermissionDenied,
+            "{error}"
+        );
+        let mut wire = Wire::start(&WireOptions {
+            print: true,
+            pcap: None,
+        })
+        .expect("not an error");
+        assert!(!wire.is_on());
+        // Every call on a wire that is off does nothing, at once.
+        let started = std::time::Instant::now();
+        wire.watch(&[50007]);
+        wire.show("connect", 3);
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+        Ok(())
+    });
+}
+
+#[test]
+fn the_advice_names_the_ways_to_get_the_privilege() {
+    let advice = socket_steps::wire::no_privilege_advice("step4_accept");
+    assert_eq!(advice.lines().count(), 1, "one line: {advice}");
+    support::assert_contains_all(
+        &advice,
+        &[
+            "CAP_NET_RAW",
+            "`cargo build`, then `sudo target/debug/step4_accept",
+            "`sudo cargo run` usually fails",
+            "sudo setcap cap_net_raw+ep target/debug/step4_accept",
+            "unshare --user --map-root-user --net",
+            "Ubuntu 24.04",
+        ],
+    );
+}
