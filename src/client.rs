@@ -39,8 +39,7 @@ pub const SEED_MESSAGE: &str = "Hello network world";
 /// This function corresponds to the `socket(2)` and `connect(2)` system calls (socket2 makes the
 /// socket non-blocking for the wait, then blocking again, so that it can time out).
 pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Socket> {
-    // EXERCISE 7.1: create a TCP socket for `addr` and connect it, waiting at most `timeout`
-    // HINT: `create_tcp_socket(addr)` from step 1, then `socket.connect_timeout(&SockAddr::from(addr), timeout)`.
+    // EXERCISE 7.1
     let socket = create_tcp_socket(addr)?;
     socket.connect_timeout(&SockAddr::from(addr), timeout)?;
     Ok(socket)

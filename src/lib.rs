@@ -37,9 +37,10 @@
 //! and [`syn_retries`] (when an unanswered SYN is sent again, computed from the running kernel's
 //! settings).
 //!
-//! For teachers: [`classroom`] finds the exercise regions in the step modules (`// EXERCISE 4.1`),
-//! makes student copies from them and grades a student's work with the tests;
-//! `cargo run --bin classroom -- new DIR` (then `check`, `hint`, `verify`...) is its front end.
+//! For teachers: the classroom runner is a package of its own (`classroom/`, run as
+//! `cargo classroom ...`): it makes student copies in which each exercise region of these modules
+//! (`// EXERCISE 4.1` ... `// END EXERCISE 4.1`) is a `todo!()`, and grades a student's work with
+//! the tests. All this crate knows of it is the `todo!` message of an exercise ([`cli::exercise_todo`]).
 //!
 //! Where teaching won over realism: every step calls the system call on its own through
 //! [`socket2`], where a real program would write `TcpListener::bind` and let std do socket + bind
@@ -73,7 +74,6 @@ pub mod unix_domain;
 pub mod wire;
 
 pub mod advice;
-pub mod classroom;
 pub mod cli;
 pub mod narrate;
 pub mod proc_net;

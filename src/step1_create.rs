@@ -22,8 +22,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 ///
 /// This function directly corresponds to the `socket(2)` system call.
 pub fn create_tcp_socket(addr: SocketAddr) -> io::Result<Socket> {
-    // EXERCISE 1.1: create a TCP stream socket whose family matches `addr` (IPv4 or IPv6)
-    // HINT: `Socket::new(domain, type, protocol)`; `Domain::for_address(addr)` picks AF_INET or AF_INET6, and TCP is `Type::STREAM` with `Some(Protocol::TCP)`.
+    // EXERCISE 1.1
     Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
     // END EXERCISE 1.1
 }

@@ -32,8 +32,7 @@ use crate::step1_create::create_tcp_socket;
 ///
 /// This function directly corresponds to the `bind(2)` system call.
 pub fn bind(socket: &Socket, addr: SocketAddr) -> io::Result<()> {
-    // EXERCISE 2.1: bind the socket to `addr`
-    // HINT: socket2's `bind` takes a `&SockAddr`; `SockAddr::from(addr)` converts a std `SocketAddr`.
+    // EXERCISE 2.1
     socket.bind(&SockAddr::from(addr))
     // END EXERCISE 2.1
 }

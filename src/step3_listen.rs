@@ -38,8 +38,7 @@ pub const SEED_BACKLOG: i32 = 5;
 ///
 /// This function directly corresponds to the `listen(2)` system call.
 pub fn listen(socket: &Socket, backlog: i32) -> io::Result<()> {
-    // EXERCISE 3.1: make the socket listen, with room for `backlog` waiting connections
-    // HINT: socket2's `Socket::listen` takes the backlog as an `i32`.
+    // EXERCISE 3.1
     socket.listen(backlog)
     // END EXERCISE 3.1
 }

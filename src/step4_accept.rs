@@ -27,8 +27,7 @@ use socket2::Socket;
 /// This function directly corresponds to the `accept(2)` system call (`accept4(2)` with
 /// `SOCK_CLOEXEC` on Linux, so the new socket is not inherited by programs we start).
 pub fn accept(listener: &Socket) -> io::Result<(Socket, SocketAddr)> {
-    // EXERCISE 4.1: accept one connection and return it with the peer's address
-    // HINT: `listener.accept()` returns `(Socket, SockAddr)`; `SockAddr::as_socket()` gives an `Option<SocketAddr>`.
+    // EXERCISE 4.1
     let (connection, peer) = listener.accept()?;
     let peer = peer
         .as_socket()

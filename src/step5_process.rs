@@ -41,8 +41,7 @@ pub const RECV_SIZE: usize = 1024;
 /// This function directly corresponds to the `recv(2)` system call (through socket2's
 /// `Read for &Socket`, which lets us pass an ordinary `[u8]` buffer without `unsafe`).
 pub fn recv(connection: &Socket, max: usize) -> io::Result<Vec<u8>> {
-    // EXERCISE 5.1: receive at most `max` bytes and return exactly the bytes received
-    // HINT: make a buffer `vec![0; max]`, call `(&*connection).read(&mut buffer)` (from `std::io::Read`), then `truncate` it to the count it returns.
+    // EXERCISE 5.1
     let mut buffer = vec![0; max];
     let received = (&*connection).read(&mut buffer)?;
     buffer.truncate(received);
@@ -65,8 +64,7 @@ pub fn send(connection: &Socket, data: &[u8]) -> io::Result<usize> {
 /// Sends all of `data`, calling `send(2)` as many times as it takes. This is what Python's
 /// `sendall` and Rust's `write_all` do; the tutorial's `send` alone may stop part way.
 pub fn send_all(connection: &Socket, data: &[u8]) -> io::Result<()> {
-    // EXERCISE 5.2: call `send` until every byte of `data` is sent; a `send` may take only part of it
-    // HINT: keep the unsent part in a slice: `while !rest.is_empty() { let n = send(connection, rest)?; rest = &rest[n..]; }` (treat n == 0 as an error: `io::ErrorKind::WriteZero`).
+    // EXERCISE 5.2
     let mut rest = data;
     while !rest.is_empty() {
         let sent = send(connection, rest)?;

@@ -51,8 +51,7 @@ pub fn finish_sending(connection: &Socket) -> io::Result<()> {
 /// Receives until the peer closes its side, and returns everything received. A `recv` that
 /// returns no bytes is the end of the stream.
 pub fn recv_until_closed(connection: &Socket) -> io::Result<Vec<u8>> {
-    // EXERCISE 6.1: receive until the peer closes (a `recv` that returns no bytes) and return all bytes received
-    // HINT: loop on `recv(connection, RECV_SIZE)`; stop when the chunk `is_empty()`, otherwise `extend_from_slice` it onto the result.
+    // EXERCISE 6.1
     let mut received = Vec::new();
     loop {
         let chunk = recv(connection, crate::step5_process::RECV_SIZE)?;

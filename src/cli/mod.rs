@@ -266,6 +266,23 @@ pub fn shorten(text: &str, chars: usize) -> String {
     }
 }
 
+/// Reads the `todo!` message of a classroom exercise: for
+/// `"4.1: accept one connection — read step4-accept.md; stuck? cargo classroom hint 4.1"` it
+/// returns `("4.1", "accept one connection")`.
+///
+/// This is the one thing the lessons know of the classroom runner (`classroom/`, which writes
+/// these `todo!`s into a student copy): an exercise's message starts with its id `N.M`, a colon
+/// and its title, and the title ends at ` — ` if anything follows.
+pub fn exercise_todo(message: &str) -> Option<(&str, &str)> {
+    let (id, rest) = message.split_once(": ")?;
+    let (chapter, number) = id.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(chapter) || !digits(number) {
+        return None;
+    }
+    Some((id, rest.split_once(" — ").map_or(rest, |(title, _)| title)))
+}
+
 /// Runs a binary's real `main` and turns an error into one clear message and exit status 1.
 ///
 /// We never let an error escape as a panic or as Rust's default `Error: Os { code: 98, .. }`
@@ -285,13 +302,10 @@ pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
             .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
         if message.starts_with("failed printing to stdout") {
             // The reader closed our output early (e.g. `| head`): stop quietly, as `cat` does.
-        } else if let Some((id, task)) =
-            todo.and_then(crate::classroom::regions::parse_todo_message)
-        {
-            let chapter = id.split('.').next().unwrap_or(id);
-            eprintln!("exercise {id} is not done yet: {task}");
-            eprintln!("  write its code in place of the todo!(){place} (chapter {chapter} explains the call);");
-            eprintln!("  stuck? `cargo run --bin classroom -- hint {id}`; done? `cargo run --bin classroom -- check`");
+        } else if let Some((id, title)) = todo.and_then(exercise_todo) {
+            eprintln!("exercise {id} is not done yet: {title}");
+            eprintln!("  write its code in place of the todo!(){place};");
+            eprintln!("  stuck? `cargo classroom hint {id}`; done? `cargo classroom check {id}`");
         } else if let Some(what) = todo {
             eprintln!("not written yet{place}: {what}");
         } else {
@@ -315,6 +329,19 @@ pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exercise_todo_names_its_exercise() {
+        assert_eq!(
+            exercise_todo(
+                "4.1: accept one connection — read step4-accept.md; stuck? cargo classroom hint 4.1"
+            ),
+            Some(("4.1", "accept one connection"))
+        );
+        assert_eq!(exercise_todo("4.1: no page"), Some(("4.1", "no page")));
+        assert_eq!(exercise_todo("just a todo"), None);
+        assert_eq!(exercise_todo("x.1: no"), None);
+    }
 
     /// A program with each kind of argument, as the real ones have.
     #[derive(clap::Parser, Debug)]

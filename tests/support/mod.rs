@@ -433,7 +433,7 @@ pub fn socket_pair() -> (socket2::Socket, socket2::Socket, SocketAddr, SocketAdd
 ///
 /// The tests of steps 3 to 6 use this, not `socket_steps::client::connect`: that is classroom
 /// exercise 7.1, which a class does last, and a step's tests must need only the exercises before
-/// it (`cargo run --bin classroom -- verify` checks this).
+/// it (`cargo classroom verify` checks this).
 pub fn connect_socket(addr: SocketAddr, timeout: Duration) -> std::io::Result<socket2::Socket> {
     TcpStream::connect_timeout(&addr, timeout).map(socket2::Socket::from)
 }

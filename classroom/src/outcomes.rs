@@ -2,7 +2,7 @@
 //! ([`failure_messages`]), and from both an exercise's [`Status`] (passed, not started, waiting
 //! for an earlier exercise...). Text in, text out: `check` and `verify` run cargo.
 
-use super::regions::parse_todo_message;
+use crate::course::is_id;
 
 /// One test's outcome in `cargo test` output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +34,20 @@ pub fn test_outcomes(stdout: &str) -> Vec<TestOutcome> {
         .collect()
 }
 
+/// A failed test: its name, where it panicked (`tests/step4_accept.rs:31`) and what it said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Failure {
+    /// The test's name.
+    pub name: String,
+    /// `FILE:LINE` of the panic, if the output said.
+    pub place: Option<String>,
+    /// The panic's message (with a diff, if the assertion made one).
+    pub message: String,
+}
+
 /// The panic messages in `cargo test` output: for each `---- NAME stdout ----` section, the
-/// first lines after `panicked at FILE:LINE:`.
-pub fn failure_messages(stdout: &str) -> Vec<(String, String)> {
+/// lines after `panicked at FILE:LINE:COLUMN:`, and that place.
+pub fn failure_messages(stdout: &str) -> Vec<Failure> {
     let mut messages = Vec::new();
     let mut lines = stdout.lines().peekable();
     while let Some(line) = lines.next() {
@@ -47,12 +58,20 @@ pub fn failure_messages(stdout: &str) -> Vec<(String, String)> {
             continue;
         };
         let mut message = Vec::new();
+        let mut place = None;
         while let Some(next) = lines.peek() {
             if next.starts_with("---- ") || next.trim() == "failures:" {
                 break;
             }
             let next = lines.next().unwrap_or_default();
-            if next.contains("panicked at") {
+            if let Some((_, at)) = next.split_once("panicked at ") {
+                // `tests/step4_accept.rs:31:5:` -> `tests/step4_accept.rs:31`
+                let at = at.trim_end_matches(':');
+                place = Some(
+                    at.rsplit_once(':')
+                        .map_or(at, |(file_line, _)| file_line)
+                        .to_string(),
+                );
                 message.clear();
                 continue;
             }
@@ -68,7 +87,11 @@ pub fn failure_messages(stdout: &str) -> Vec<(String, String)> {
             .map(|l| l.trim_end())
             .collect::<Vec<_>>()
             .join("\n");
-        messages.push((name.to_string(), text.trim().to_string()));
+        messages.push(Failure {
+            name: name.to_string(),
+            place,
+            message: text.trim().to_string(),
+        });
     }
     messages
 }
@@ -102,15 +125,20 @@ pub fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// If a failure is a `todo!` of another exercise (e.g. 4.1's tests fail because 2.1 is not
-/// done), that exercise's id.
-pub fn blocked_by<'a>(own_id: &str, message: &'a str) -> Option<&'a str> {
+/// The exercise whose `todo!` a failure stopped at: `not yet implemented: 2.1: bind ...`.
+pub fn todo_of(message: &str) -> Option<&str> {
     message
         .match_indices("not yet implemented: ")
         .find_map(|(at, prefix)| {
-            let (id, _) = parse_todo_message(&message[at + prefix.len()..])?;
-            (id != own_id).then_some(id)
+            let (id, _) = message[at + prefix.len()..].split_once(": ")?;
+            is_id(id).then_some(id)
         })
+}
+
+/// If a failure is a `todo!` of another exercise (e.g. 4.1's tests fail because 2.1 is not
+/// done), that exercise's id.
+pub fn blocked_by<'a>(own_id: &str, message: &'a str) -> Option<&'a str> {
+    todo_of(message).filter(|id| *id != own_id)
 }
 
 /// The tests of one exercise, as one `cargo test` run reported them.
@@ -118,8 +146,8 @@ pub fn blocked_by<'a>(own_id: &str, message: &'a str) -> Option<&'a str> {
 pub struct TestResults {
     /// The names of the tests that passed.
     pub passed: Vec<String>,
-    /// The tests that failed: `(name, what its panic said)`.
-    pub failed: Vec<(String, String)>,
+    /// The tests that failed, with what their panic said.
+    pub failed: Vec<Failure>,
 }
 
 impl TestResults {
@@ -136,12 +164,14 @@ impl TestResults {
             .iter()
             .filter(|o| !o.passed)
             .map(|o| {
-                let message = messages
+                messages
                     .iter()
-                    .find(|(n, _)| *n == o.name)
-                    .map(|(_, m)| m.clone())
-                    .unwrap_or_default();
-                (o.name.clone(), message)
+                    .find(|f| f.name == o.name)
+                    .cloned()
+                    .unwrap_or_else(|| Failure {
+                        name: o.name.clone(),
+                        ..Failure::default()
+                    })
             })
             .collect();
         TestResults { passed, failed }
@@ -169,13 +199,9 @@ impl TestResults {
             } else {
                 Status::Error
             }
-        } else if let Some(other) = self.failed.iter().find_map(|(_, m)| blocked_by(id, m)) {
+        } else if let Some(other) = self.failed.iter().find_map(|f| blocked_by(id, &f.message)) {
             Status::WaitsFor(other.to_string())
-        } else if self
-            .failed
-            .iter()
-            .all(|(_, m)| m.contains(&format!("not yet implemented: {id}:")))
-        {
+        } else if self.failed.iter().all(|f| todo_of(&f.message) == Some(id)) {
             Status::NotStarted
         } else {
             Status::Failing
@@ -198,6 +224,8 @@ pub enum Status {
     NoTests,
     /// The test binary did not run (it crashed, or cargo failed).
     Error,
+    /// Its code does not compile.
+    DoesNotCompile,
     /// The tests ran past their deadline and were stopped.
     TimedOut,
 }
@@ -212,6 +240,7 @@ impl Status {
             Status::Failing => "FAILING".to_string(),
             Status::NoTests => "no tests?!".to_string(),
             Status::Error => "ERROR".to_string(),
+            Status::DoesNotCompile => "does not compile".to_string(),
             Status::TimedOut => "TIMED OUT".to_string(),
         }
     }
@@ -241,10 +270,11 @@ mod tests {
         );
         assert_eq!(
             failure_messages(output),
-            vec![(
-                "ex4_1_b".to_string(),
-                "not yet implemented: 2.1: bind — see chapter 2".to_string()
-            )]
+            vec![Failure {
+                name: "ex4_1_b".to_string(),
+                place: Some("tests/step4_accept.rs:10".to_string()),
+                message: "not yet implemented: 2.1: bind — see chapter 2".to_string()
+            }]
         );
     }
 
