@@ -33,7 +33,8 @@
 //!
 //! The groups several programs share are in [`options`]: [`Listen`] (a server's `[HOST:PORT]`,
 //! default `127.0.0.1:50007`), [`Connect`] (a client's), [`WithClient`], [`Messages`] (one message
-//! per argument), [`UnixPath`], [`WriteTimeout`] and [`Timeouts`]; durations are read by
+//! per argument), [`UnixPath`], [`WireFlags`] (`--wire`, `--pcap FILE`), [`WriteTimeout`] and
+//! [`Timeouts`]; durations are read by
 //! [`duration::parse_duration`] (`10s`, `500ms`, `2m`), with bounds.
 //!
 //! **Adding a flag to every program is a one-line change:** add a field to [`Common`], which every
@@ -54,8 +55,8 @@ pub mod options;
 
 pub use host_port::{resolve, HostPort};
 pub use options::{
-    clients, Common, Connect, Listen, Messages, Timeouts, UnixPath, WithClient, WriteTimeout,
-    DEFAULT_ADDR, DEFAULT_PORT,
+    clients, Common, Connect, Listen, Messages, Timeouts, UnixPath, WireFlags, WithClient,
+    WriteTimeout, DEFAULT_ADDR, DEFAULT_PORT,
 };
 
 /// Reads this program's command line (`std::env::args_os`) into its argument struct `T`.
