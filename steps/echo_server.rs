@@ -45,8 +45,8 @@ fn main() {
                 bound.ip(),
                 bound.port()
             );
-        } else if bound.ip().is_unspecified() {
-            println!("Listening on every interface: other machines on your network can connect.");
+        } else if let Some(warning) = socket_steps::narrate::every_network(bound) {
+            println!("{warning}.");
         }
         let reach = socket_steps::narrate::reachable(bound);
         println!("In another terminal run: cargo run --bin echo_client -- {reach}");
@@ -64,7 +64,8 @@ fn main() {
             Event::Finished(peer, bytes) => {
                 // Everything until the client's ACK of our FIN.
                 wire.show_until("echo+close", closed);
-                println!("{peer} closed after {bytes} bytes; closing our side, next client")
+                let bytes = socket_steps::narrate::counted(bytes, "byte");
+                println!("{peer} closed after {bytes}; closing our side, next client")
             }
             Event::Failed(peer, error) => {
                 println!("connection with {peer} failed: {error}; next client")

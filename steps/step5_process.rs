@@ -96,8 +96,8 @@ fn serve_like_the_seed(
     loop {
         let piece = recv(connection, RECV_SIZE)?;
         println!(
-            "recv({fd}, {RECV_SIZE}) -> {} bytes: {}",
-            piece.len(),
+            "recv({fd}, {RECV_SIZE}) -> {}: {}",
+            narrate::bytes(piece.len()),
             python_repr(&piece)
         );
         // What came before the data: the client's segment and our kernel's ACK (or its FIN).
@@ -136,8 +136,8 @@ fn play_both_sides(
     wire.show("send", 2); // one segment of 19 bytes, and its ACK
     let piece = recv(connection, RECV_SIZE)?;
     println!(
-        "server: recv({s}, {RECV_SIZE}) -> {} bytes: {}",
-        piece.len(),
+        "server: recv({s}, {RECV_SIZE}) -> {}: {}",
+        narrate::bytes(piece.len()),
         python_repr(&piece)
     );
     let reply = reply_to(&piece);
@@ -155,8 +155,8 @@ fn play_both_sides(
     wire.show("send", 2); // 6 bytes: len 6
     let piece = recv(connection, RECV_SIZE)?;
     println!(
-        "server: recv({s}, {RECV_SIZE}) -> {} bytes: {}",
-        piece.len(),
+        "server: recv({s}, {RECV_SIZE}) -> {}: {}",
+        narrate::bytes(piece.len()),
         python_repr(&piece)
     );
 

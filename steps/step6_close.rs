@@ -65,7 +65,10 @@ fn main() {
         let (connection, peer) = narrate::accept(&listener)?;
         let piece = recv(&connection, RECV_SIZE)?;
         send_all(&connection, &reply_to(&piece))?;
-        println!("server: recv {} bytes and send the reply", piece.len());
+        println!(
+            "server: recv {} and send the reply",
+            narrate::bytes(piece.len())
+        );
         wire.show("send", 2);
 
         println!();

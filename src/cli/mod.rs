@@ -237,6 +237,32 @@ fn usage(command: &mut clap::Command) -> String {
     format!("{arguments} and the options {}", option_list(command))
 }
 
+/// An error and its causes as one line: `what happened and what to do; caused by: the system's
+/// words`. A cause the message already states is not repeated: when our advice names the error
+/// (`(EADDRINUSE)`), the system's words would say it again, so only its number follows
+/// (`[os error 98]`).
+pub fn one_line_chain(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        let named = line.contains("(E");
+        let os_code = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error);
+        if line.contains(&text) {
+            continue;
+        } else if named && cause.is::<std::io::Error>() {
+            if let Some(code) = os_code {
+                line.push_str(&format!(" [os error {code}]"));
+            }
+        } else {
+            line.push_str("; caused by: ");
+            line.push_str(&text);
+        }
+    }
+    line.lines().collect::<Vec<_>>().join(" ")
+}
+
 /// How many characters of a user's input an error message quotes at most.
 const QUOTED_CHARS: usize = 40;
 
@@ -317,10 +343,7 @@ pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
     match result {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
-            eprintln!("error: {error}");
-            for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            eprintln!("error: {}", one_line_chain(&error));
             std::process::exit(1);
         }
         Err(_) => std::process::exit(1),
