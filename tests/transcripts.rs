@@ -590,6 +590,7 @@ fn async_echo_server_with_two_clients() {
     check(&[server]);
 }
 
+#[test]
 fn echo_demo_on_the_wire() {
     if !can_capture() {
         return;
