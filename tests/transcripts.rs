@@ -27,7 +27,7 @@
 //! - socket paths: the Unix-domain pair runs on a socket in a fresh temporary directory, written
 //!   as the programs' default path, `/tmp/socket-steps.sock`.
 //!
-//! The servers that run forever (`echo_server`, `udp_echo_server`, `unix_echo_server`) are run in a scripted session: start the server
+//! The servers that run forever (`echo_server`, `echo_server_async`, `udp_echo_server`, `unix_echo_server`) are run in a scripted session: start the server
 //! on port 0, run the clients against it, wait for the server to log that they left, stop it.
 //!
 //! The `*_wire.txt` transcripts run the programs with `--wire` and need root (CI runs the tests
@@ -61,6 +61,7 @@ fn exe(name: &str) -> &'static str {
         "client" => env!("CARGO_BIN_EXE_client"),
         "echo_server" => env!("CARGO_BIN_EXE_echo_server"),
         "echo_client" => env!("CARGO_BIN_EXE_echo_client"),
+        "echo_server_async" => env!("CARGO_BIN_EXE_echo_server_async"),
         "udp_echo_server" => env!("CARGO_BIN_EXE_udp_echo_server"),
         "udp_echo_client" => env!("CARGO_BIN_EXE_udp_echo_client"),
         "unix_echo_server" => env!("CARGO_BIN_EXE_unix_echo_server"),
@@ -598,6 +599,24 @@ fn echo_demo_server_and_client() {
 }
 
 #[test]
+fn async_echo_server_with_two_clients() {
+    let server_args = ["127.0.0.1:0"];
+    let (mut server, addr) = start_server("echo_server_async", &server_args);
+    // One client after the other, so that the log's order is always the same.
+    for _ in 0..2 {
+        let client = support::run(exe("echo_client"), &[addr.as_str()]);
+        support::assert_success(&client);
+        server.wait_for("closed its side");
+    }
+    let server = Transcript {
+        name: "echo_server_async",
+        command: command_line("echo_server_async", &server_args),
+        output: server.stop(),
+    };
+    check(&[server]);
+}
+
+#[test]
 fn echo_demo_on_the_wire() {
     if !can_capture() {
         return;
@@ -804,6 +823,7 @@ const CHECKED: &[&str] = &[
     "client",
     "echo_server",
     "echo_client",
+    "echo_server_async",
     "udp_echo_server",
     "udp_echo_client",
     "unix_echo_server",
