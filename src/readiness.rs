@@ -122,6 +122,75 @@ pub fn poll_one(
     Ok(poll(&[(socket, interest)], timeout)?[0])
 }
 
+// ANCHOR: echo_with_poll
+/// The seed's echo server on one thread, waiting with `poll(2)` (exercise 17.3): serves
+/// `clients` clients, at the same time, each until it closes, then returns. Each `recv(1024)`
+/// is answered with the seed's reply, which must be taken within `write_timeout`, or that
+/// client is dropped. A client that fails (a reset) is dropped too; the others go on.
+///
+/// The course's servers do not use this: it is the classroom's program exercise.
+#[cfg(unix)]
+pub fn echo_with_poll(
+    listener: &socket2::Socket,
+    clients: usize,
+    write_timeout: Duration,
+) -> io::Result<()> {
+    // EXERCISE 17.3
+    use std::io::Read;
+    listener.set_nonblocking(true)?;
+    let mut connections: Vec<socket2::Socket> = Vec::new();
+    let mut accepted = 0;
+    let mut buffer = [0; crate::step5_process::RECV_SIZE];
+    while accepted < clients || !connections.is_empty() {
+        // The listener first (readable: a client to accept), then every connection.
+        let wanted = if accepted < clients {
+            Interest::Read
+        } else {
+            Interest::None
+        };
+        let mut list = vec![(listener, wanted)];
+        list.extend(connections.iter().map(|c| (c, Interest::Read)));
+        let ready = poll(&list, None)?;
+        let mut gone = Vec::new();
+        for (i, connection) in connections.iter().enumerate() {
+            let state = ready[i + 1];
+            if !(state.readable || state.hung_up || state.error) {
+                continue;
+            }
+            // Readable: this recv does not wait. The socket is blocking, so the reply's send
+            // waits (at most `write_timeout`) for a slow reader.
+            let finished = match (&*connection).read(&mut buffer) {
+                Ok(0) | Err(_) => true,
+                Ok(n) => {
+                    let reply = crate::echo::reply_to(&buffer[..n]);
+                    crate::step5_process::send_all_within(connection, &reply, write_timeout)
+                        .is_err()
+                }
+            };
+            if finished {
+                gone.push(i);
+            }
+        }
+        for i in gone.into_iter().rev() {
+            connections.swap_remove(i); // close(2)
+        }
+        if ready[0].readable && accepted < clients {
+            match crate::step4_accept::accept(listener) {
+                Ok((connection, _)) => {
+                    connection.set_nonblocking(false)?;
+                    connections.push(connection);
+                    accepted += 1;
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    Ok(())
+    // END EXERCISE 17.3
+}
+// ANCHOR_END: echo_with_poll
+
 // ---- epoll(7) ---------------------------------------------------------------------------------
 
 /// An epoll instance: a list of watched sockets that lives in the kernel (Linux only).

@@ -104,6 +104,30 @@ fn ex16_2_finish_connect_reports_a_refusal_from_so_error() {
     );
 }
 
+/// The experiment of exercise 16.3: a non-blocking connect to a port we bound and never listen on.
+#[test]
+fn ex16_3_your_prediction_of_a_refused_nonblocking_connect() {
+    use socket_steps::nonblocking::RefusedConnect::{FailsAtOnce, InProgressThenRefused, Succeeds};
+    use socket_steps::nonblocking::{finish_connect, predict_refused_connect};
+    let closed = socket_steps::step2_bind::create_and_bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = local_addr(&closed).unwrap();
+    let observed = match start_connect(addr) {
+        Err(error) if error.kind() == ErrorKind::ConnectionRefused => FailsAtOnce,
+        Err(error) => panic!("an unexpected error from connect: {error}"),
+        Ok((_, Connecting::Done)) => Succeeds,
+        Ok((client, Connecting::InProgress)) => match finish_connect(&client, LIMIT) {
+            Err(error) if error.kind() == ErrorKind::ConnectionRefused => InProgressThenRefused,
+            Ok(()) => Succeeds,
+            Err(error) => panic!("an unexpected error from SO_ERROR: {error}"),
+        },
+    };
+    assert_eq!(
+        predict_refused_connect(),
+        observed,
+        "your prediction (left) against what the kernel did (right)"
+    );
+}
+
 #[test]
 fn accept_on_an_empty_queue_would_block_instead_of_waiting() {
     let (listener, _) = nonblocking_listener();

@@ -148,6 +148,26 @@ pub fn finish_connect(socket: &Socket, timeout: Duration) -> io::Result<()> {
 }
 // ANCHOR_END: connect
 
+// ANCHOR: predict
+/// What a non-blocking `connect` to a port where nobody listens does, on loopback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedConnect {
+    /// `connect` itself fails with `ECONNREFUSED`.
+    FailsAtOnce,
+    /// `connect` says `EINPROGRESS`; then the socket is writable and `SO_ERROR` holds
+    /// `ECONNREFUSED`.
+    InProgressThenRefused,
+    /// It connects anyway.
+    Succeeds,
+}
+
+/// Your prediction (exercise 16.3): on loopback, where the kernel answers the SYN with a reset
+/// at once, what does a non-blocking `connect` to a closed port do?
+pub fn predict_refused_connect() -> RefusedConnect {
+    todo!("16.3: predict what a non-blocking connect to a closed port does — read nonblocking.md; stuck? cargo classroom hint 16.3")
+}
+// ANCHOR_END: predict
+
 // ---- Why not retry at once? -------------------------------------------------------------------
 
 /// What waiting cost: how long, how many calls, and how much CPU time (`None` where we cannot

@@ -122,6 +122,23 @@ pub fn poll_one(
     Ok(poll(&[(socket, interest)], timeout)?[0])
 }
 
+// ANCHOR: echo_with_poll
+/// The seed's echo server on one thread, waiting with `poll(2)` (exercise 17.3): serves
+/// `clients` clients, at the same time, each until it closes, then returns. Each `recv(1024)`
+/// is answered with the seed's reply, which must be taken within `write_timeout`, or that
+/// client is dropped. A client that fails (a reset) is dropped too; the others go on.
+///
+/// The course's servers do not use this: it is the classroom's program exercise.
+#[cfg(unix)]
+pub fn echo_with_poll(
+    listener: &socket2::Socket,
+    clients: usize,
+    write_timeout: Duration,
+) -> io::Result<()> {
+    todo!("17.3: write the seed's echo server on one thread with poll — read event-loops.md; stuck? cargo classroom hint 17.3")
+}
+// ANCHOR_END: echo_with_poll
+
 // ---- epoll(7) ---------------------------------------------------------------------------------
 
 /// An epoll instance: a list of watched sockets that lives in the kernel (Linux only).
