@@ -199,12 +199,19 @@ pub fn next_steps(course: &Course, report: &Report, all: bool) -> String {
         exercise,
         verdict,
         report.build.broken.get(&exercise.id),
+        true,
     ));
     out
 }
 
-/// Exercise `exercise`'s task, where it is, why it does not pass yet, and its hint.
-pub fn about(exercise: &Exercise, verdict: &Verdict, broken: Option<&CompileError>) -> String {
+/// Exercise `exercise`'s task, where it is, why it does not pass yet, and (with `hint`, or
+/// when it does not compile) its hint.
+pub fn about(
+    exercise: &Exercise,
+    verdict: &Verdict,
+    broken: Option<&CompileError>,
+    hint: bool,
+) -> String {
     let mut out = format!(
         "{} {}: {}\n  where: {} (read book/src/{})\n  task:  {}\n",
         match verdict.status {
@@ -268,7 +275,7 @@ pub fn about(exercise: &Exercise, verdict: &Verdict, broken: Option<&CompileErro
             }
         }
     }
-    if verdict.status != Status::Passed {
+    if verdict.status != Status::Passed && (hint || verdict.status == Status::DoesNotCompile) {
         out.push_str(&format!(
             "  hint:  {}\n",
             wrap(exercise.hint.trim(), 86, "         ")
