@@ -201,6 +201,18 @@ pub fn next_steps(course: &Course, report: &Report, all: bool) -> String {
         report.build.broken.get(&exercise.id),
         true,
     ));
+    // The other exercises that do not compile, one line each.
+    for (id, error) in report
+        .build
+        .broken
+        .iter()
+        .filter(|(id, _)| **id != exercise.id)
+    {
+        out.push_str(&format!(
+            "Also: exercise {id} does not compile: {}:{}: {}\n",
+            error.file, error.line, error.message
+        ));
+    }
     out
 }
 

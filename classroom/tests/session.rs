@@ -1,5 +1,5 @@
 //! A student's session, end to end, in a fresh student copy that this test builds (in
-//! `target/classroom-session`, kept between runs so that later runs build little):
+//! `target/classroom-verify`, shared with `cargo classroom verify`, so later runs build little):
 //!
 //! 1. `check` in the fresh copy: nothing passes, 1.1 is next, nothing else was run;
 //! 2. 1.1 solved and a type error in 2.1: `check` names 2.1, shows the compiler's error and the
@@ -32,7 +32,9 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
-        .join("classroom-session")
+        // The build folder `verify` uses (same profile: no debug info), so the two share what
+        // they built.
+        .join("classroom-verify")
 }
 
 fn command(copy: &Path, args: &[&str]) -> Command {
