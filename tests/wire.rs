@@ -299,3 +299,17 @@ fn without_the_privilege_a_step_prints_the_advice_and_runs_as_usual() {
         "no packets without the privilege:\n{stdout}"
     );
 }
+
+#[test]
+fn bind_alone_puts_nothing_on_the_wire() {
+    if wire(None).is_none() {
+        return;
+    }
+    let output = support::run(env!("CARGO_BIN_EXE_step2_bind"), &["127.0.0.1:0", "--wire"]);
+    support::assert_success(&output);
+    let text = support::stdout(&output);
+    support::assert_contains_all(
+        &text,
+        &["socket(AF_PACKET", "wire: no packet for this port"],
+    );
+}
