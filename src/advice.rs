@@ -41,55 +41,96 @@ fn explain_bind(
         SocketAddr::V6(_) => format!("[{ip}]"),
     };
     let retry = format!(
-        "choose another port, e.g. `cargo run --bin {program} -- {ip_text}:{}`, \
-         or port 0 to let the OS pick a free one",
+        "try `cargo run --bin {program} -- {ip_text}:{}` (port 0: any free port)",
         port.wrapping_add(1).max(1024)
     );
     let advice = match error.kind() {
         io::ErrorKind::AddrInUse if transport == Transport::Udp => format!(
-            "cannot bind {addr}: UDP port {port} is already in use (EADDRINUSE): another copy of \
-             this program or another UDP program holds it. See who with `{}`; stop it, or {retry}",
+            "cannot bind {addr}: UDP port {port} is already in use (EADDRINUSE); see who with \
+             `{}`, or {retry}",
             who_uses_port(port, transport)
         ),
         io::ErrorKind::AddrInUse => match lookup(addr) {
             Some(Holder::TimeWait) => format!(
-                "cannot bind {addr}: port {port} is still held by a connection in TIME_WAIT \
-                 (EADDRINUSE), left by an earlier run that closed first; it goes away within a \
-                 minute. Wait and run this again, or {retry}"
+                "cannot bind {addr}: port {port} is held by a connection in TIME_WAIT \
+                 (EADDRINUSE), gone within a minute. Wait and run this again, or {retry}"
             ),
             _ => format!(
-                "cannot bind {addr}: port {port} is already in use (EADDRINUSE). Another socket \
-                 holds it: another copy of this program, another server, or a connection in \
-                 TIME_WAIT. See who with `{}`; stop it, or {retry}",
+                "cannot bind {addr}: port {port} is already in use (EADDRINUSE); see who with \
+                 `{}`, or {retry}",
                 who_uses_port(port, transport)
             ),
         },
         io::ErrorKind::AddrNotAvailable => format!(
-            "cannot bind {addr}: {ip} is not an address of this machine (EADDRNOTAVAIL). You can \
-             only bind addresses your network interfaces have: use 127.0.0.1 for this machine \
-             only, or one that `{LIST_INTERFACES}` lists"
+            "cannot bind {addr}: {ip} is not an address of this machine (EADDRNOTAVAIL); use \
+             127.0.0.1, or an address that `{LIST_INTERFACES}` lists"
         ),
         io::ErrorKind::PermissionDenied if port != 0 && port < 1024 => format!(
-            "cannot bind {addr}: port {port} is a privileged port (below 1024) and this program \
-             is not allowed to use it (EACCES). Binding it needs root or CAP_NET_BIND_SERVICE{}; \
-             instead, {retry}",
-            if cfg!(target_os = "linux") {
-                " (or a lower sysctl net.ipv4.ip_unprivileged_port_start)"
-            } else {
-                ""
-            }
+            "cannot bind {addr}: port {port} is a privileged port (below 1024): it needs root \
+             or CAP_NET_BIND_SERVICE (EACCES); {retry}"
         ),
         io::ErrorKind::PermissionDenied => {
             format!("cannot bind {addr}: permission denied (EACCES); {retry}")
         }
+        io::ErrorKind::InvalidInput if needs_scope_id(addr) => no_scope_id("bind", addr),
         io::ErrorKind::InvalidInput => format!(
-            "cannot bind {addr}: this socket is already bound (EINVAL). A socket is bound once; \
-             create a new socket to bind another address"
+            "cannot bind {addr}: this socket is already bound (EINVAL); a socket binds once, so \
+             create a new one for another address"
         ),
-        // The cause line below shows the system's own words; we add what to try next.
-        _ => format!("cannot bind {addr} (the system's reason is below); {retry}"),
+        // The system's own words follow as the cause; we add what to try next.
+        _ => format!("cannot bind {addr}; {retry}"),
     };
     anyhow::Error::new(error).context(advice)
+}
+
+/// Whether `addr` is an IPv6 link-local address (`fe80::/10`) without a scope id: such an
+/// address exists once per interface, so the kernel needs to know which one (`EINVAL` if not).
+fn needs_scope_id(addr: SocketAddr) -> bool {
+    match addr {
+        SocketAddr::V6(v6) => (v6.ip().segments()[0] & 0xffc0) == 0xfe80 && v6.scope_id() == 0,
+        SocketAddr::V4(_) => false,
+    }
+}
+
+/// The advice for a link-local address without its interface.
+fn no_scope_id(call: &str, addr: SocketAddr) -> String {
+    format!(
+        "cannot {call} {addr}: a link-local address (fe80::/10) needs its interface, a scope \
+         id (EINVAL): e.g. `[{}%2]:{}` for interface 2, as `{LIST_INTERFACES}` numbers them",
+        addr.ip(),
+        addr.port()
+    )
+}
+
+/// The advice when the kernel has no way to `addr` (`ENETUNREACH`, `EHOSTUNREACH`), or `None`
+/// for any other error. std names these kinds only from Rust 1.83, so we read the number.
+fn unreachable(call: &str, addr: SocketAddr, error: &io::Error) -> Option<String> {
+    let (network, host) = if cfg!(windows) {
+        (10051, 10065) // WSAENETUNREACH, WSAEHOSTUNREACH
+    } else if cfg!(any(target_os = "linux", target_os = "android")) {
+        (101, 113)
+    } else {
+        (51, 65) // macOS and the BSDs
+    };
+    let code = error.raw_os_error()?;
+    let local = if addr.ip().is_loopback() || addr.port() == 0 {
+        String::new()
+    } else {
+        format!("; a server on this machine is at 127.0.0.1:{}", addr.port())
+    };
+    if code == network {
+        Some(format!(
+            "cannot {call} {addr}: this machine has no route to that network (ENETUNREACH): \
+             check the address and this machine's network{local}"
+        ))
+    } else if code == host {
+        Some(format!(
+            "cannot {call} {addr}: that host does not answer on its network (EHOSTUNREACH): \
+             check the address, and that the host is up{local}"
+        ))
+    } else {
+        None
+    }
 }
 
 /// What holds a port, as far as the kernel's TCP table tells (Linux only).
@@ -154,136 +195,133 @@ const LIST_INTERFACES: &str = if cfg!(target_os = "linux") {
 /// Explains a failed `connect(2)` to `addr`.
 pub fn connect_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
     let here = addr.ip().is_loopback() || addr.ip().is_unspecified();
+    let refused = error.kind() == io::ErrorKind::ConnectionRefused;
     let advice = match error.kind() {
-        _ if addr.port() == 0 => format!(
-            "cannot connect to {addr}: port 0 is not a real port. A server given port 0 \
-             listens on a port the OS chose and prints it (`listening on {}:PORT`): connect to \
-             that port",
+        _ if addr.port() == 0 && refused => format!(
+            "cannot connect to {addr}: port 0 is not a real port; a server given port 0 prints \
+             the port the OS chose (`listening on {}:PORT`): connect to that one",
             addr.ip()
         ),
         io::ErrorKind::ConnectionRefused if here => format!(
-            "cannot connect to {addr}: nothing is listening there (ECONNREFUSED: the server's \
-             kernel answered our SYN with a reset). Start a server first, e.g. in another terminal \
-             `cargo run --bin echo_server -- {addr}`, then run this again"
+            "cannot connect to {addr}: nothing is listening there (ECONNREFUSED). Start a server \
+             first, e.g. `cargo run --bin echo_server -- {addr}` in another terminal"
         ),
         io::ErrorKind::ConnectionRefused => format!(
-            "cannot connect to {addr}: refused (ECONNREFUSED: a reset came back, from that \
-             machine or a firewall on the way). Check that a server runs on {} and listens on \
-             port {} on an address other machines can reach (0.0.0.0, not 127.0.0.1)",
-            addr.ip(),
-            addr.port()
+            "cannot connect to {addr}: refused (ECONNREFUSED) by that machine or a firewall: \
+             is a server running there, bound to 0.0.0.0 rather than 127.0.0.1?"
         ),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
-            "cannot connect to {addr}: no answer in time (ETIMEDOUT). The host may be unreachable, \
-             or the server's accept queue is full and its kernel drops our SYN; check the address, \
-             or make the server accept its waiting connections"
+            "cannot connect to {addr}: no answer in time (ETIMEDOUT): the host may be \
+             unreachable, or the server's accept queue is full and its kernel drops our SYN"
         ),
         io::ErrorKind::AddrNotAvailable => format!(
-            "cannot connect to {addr}: that address cannot be reached from here (EADDRNOTAVAIL); \
-             use 127.0.0.1 to reach a server on this machine"
+            "cannot connect to {addr}: that address cannot be reached from here \
+             (EADDRNOTAVAIL); use 127.0.0.1 to reach a server on this machine"
         ),
-        // The cause line below shows the system's own words (e.g. "No route to host").
-        _ => format!(
-            "cannot connect to {addr} (the system's reason is below): check the address, and \
-             that this machine can reach it; for a server on this machine use 127.0.0.1:{}",
-            addr.port()
-        ),
+        io::ErrorKind::InvalidInput if needs_scope_id(addr) => no_scope_id("connect to", addr),
+        _ => unreachable("connect to", addr, &error).unwrap_or_else(|| {
+            // The system's own words (e.g. "No route to host") follow as the cause.
+            format!(
+                "cannot connect to {addr}: check the address, and that this machine can reach \
+                 it; a server on this machine is at 127.0.0.1:{}",
+                addr.port()
+            )
+        }),
     };
     anyhow::Error::new(error).context(advice)
 }
 
-/// Explains why a UDP client got no answer from `addr`: a refusal (the kernel learned from an
-/// ICMP "port unreachable" that nothing is bound there; only a *connected* UDP socket hears it)
-/// or silence (UDP has no handshake, so a missing server and a lost datagram look the same).
-pub fn udp_no_answer(addr: SocketAddr, error: io::Error) -> anyhow::Error {
+/// Explains why a UDP client's `connect`, `send` or `recv` with `addr` failed: a refusal (the kernel learned
+/// from an ICMP "port unreachable" that nothing is bound there; only a *connected* UDP socket
+/// hears it), no route, or silence (UDP has no handshake, so a missing server and a lost datagram
+/// look the same).
+pub fn udp_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
     let here = addr.ip().is_loopback() || addr.ip().is_unspecified();
+    let refused = error.kind() == io::ErrorKind::ConnectionRefused;
     let advice = match error.kind() {
-        _ if addr.port() == 0 => format!(
-            "no UDP server at {addr}: port 0 is not a real port. A server given port 0 listens \
-             on a port the OS chose and prints it: send to that port"
+        _ if addr.port() == 0 && refused => format!(
+            "no UDP server at {addr}: port 0 is not a real port; a server given port 0 prints \
+             the port the OS chose: send to that one"
         ),
         io::ErrorKind::ConnectionRefused if !here => format!(
-            "no UDP server at {addr}: an ICMP \"port unreachable\" came back (reported as \
-             ECONNREFUSED because our UDP socket is connected). Check that a UDP server runs on \
-             {} and listens on port {} on an address other machines can reach (0.0.0.0, not \
-             127.0.0.1)",
-            addr.ip(),
-            addr.port()
+            "no UDP server at {addr}: an ICMP \"port unreachable\" came back (ECONNREFUSED): \
+             is a UDP server running there, bound to 0.0.0.0 rather than 127.0.0.1?"
         ),
         io::ErrorKind::ConnectionRefused => format!(
-            "no UDP server at {addr}: its kernel answered our datagram with ICMP \"port \
-             unreachable\" (reported as ECONNREFUSED because our UDP socket is connected). Start \
-             one first, e.g. in another terminal `cargo run --bin udp_echo_server -- {addr}`"
+            "no UDP server at {addr}: its kernel answered with ICMP \"port unreachable\" \
+             (ECONNREFUSED). Start one first, e.g. `cargo run --bin udp_echo_server -- {addr}`"
         ),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
-            "no answer from {addr} in time: UDP has no connection, so nothing tells us whether \
-             the server is missing, busy, or our datagram was lost. Check that \
-             `cargo run --bin udp_echo_server -- {addr}` is running"
+            "no answer from {addr} in time: UDP cannot tell a missing server from a lost \
+             datagram; is `cargo run --bin udp_echo_server -- {addr}` running?"
         ),
-        _ => format!(
-            "no answer from UDP server {addr} (the system's reason is below): check the address, \
-             and that this machine can reach it"
-        ),
+        io::ErrorKind::InvalidInput if needs_scope_id(addr) => no_scope_id("send to", addr),
+        _ => unreachable("send to", addr, &error).unwrap_or_else(|| {
+            format!(
+                "no answer from UDP server {addr}: check the address, and that this machine can \
+                 reach it"
+            )
+        }),
     };
     anyhow::Error::new(error).context(advice)
 }
 
 /// Explains a failed `bind(2)` of a Unix-domain socket to `path`.
 pub fn unix_bind_failed(path: &std::path::Path, program: &str, error: io::Error) -> anyhow::Error {
-    let shown = path.display();
+    let shown = crate::cli::quote(&path.to_string_lossy());
     let advice = match error.kind() {
         io::ErrorKind::AddrInUse => format!(
-            "cannot bind {shown}: something already exists at that path (EADDRINUSE). A Unix \
-             socket file outlives its server; if no server runs, remove it (`rm {shown}`), or use \
-             another path, e.g. `cargo run --bin {program} -- /tmp/socket-steps-2.sock`"
+            "cannot bind {shown}: something already exists at that path (EADDRINUSE); use \
+             another path, e.g. `cargo run --bin {program} -- other.sock`"
         ),
         io::ErrorKind::PermissionDenied => format!(
-            "cannot bind {shown}: no permission to create a file in that directory (EACCES); \
-             use a path under /tmp, e.g. `cargo run --bin {program} -- /tmp/socket-steps.sock`"
+            "cannot bind {shown}: no permission to create a file in its directory (EACCES); use \
+             one of your own, e.g. `cargo run --bin {program} -- ./echo.sock`"
         ),
         io::ErrorKind::NotFound => format!(
-            "cannot bind {shown}: its directory does not exist (ENOENT); create it or choose a \
-             path under /tmp"
+            "cannot bind {shown}: its directory does not exist (ENOENT); create it, or choose \
+             a path in an existing directory"
         ),
         io::ErrorKind::InvalidInput => format!(
-            "cannot bind {shown}: the path is too long for a Unix socket address (sun_path holds \
-             about 100 bytes); choose a shorter one, e.g. /tmp/socket-steps.sock"
+            "cannot bind {shown}: the path is too long for a Unix socket address (sun_path \
+             holds about 100 bytes); choose a shorter one"
         ),
-        _ => format!("cannot bind {shown}: {error}"),
+        _ => format!("cannot bind {shown}"),
     };
     anyhow::Error::new(error).context(advice)
 }
 
 /// Explains a failed `connect(2)` to the Unix-domain socket at `path`.
 pub fn unix_connect_failed(path: &std::path::Path, error: io::Error) -> anyhow::Error {
-    let shown = path.display();
+    let text = path.to_string_lossy();
+    let shown = crate::cli::quote(&text);
+    let start = format!("`cargo run --bin unix_echo_server -- {text}`");
     let advice = match error.kind() {
         io::ErrorKind::NotFound => format!(
-            "cannot connect to {shown}: there is no socket file at that path (ENOENT). Start the \
-             server first, e.g. in another terminal `cargo run --bin unix_echo_server -- {shown}`"
+            "cannot connect to {shown}: there is no socket file at that path (ENOENT); start \
+             the server first: {start}"
         ),
         io::ErrorKind::ConnectionRefused if !is_socket_file(path) && path.exists() => format!(
             "cannot connect to {shown}: it is not a socket but an ordinary file or a directory \
-             (ECONNREFUSED); give the path the server printed, e.g. /tmp/socket-steps.sock"
+             (ECONNREFUSED); give the path the server printed"
         ),
         io::ErrorKind::InvalidInput => format!(
-            "cannot connect to {shown}: the path is too long for a Unix socket address (sun_path \
-             holds about 100 bytes); use a shorter one, e.g. /tmp/socket-steps.sock"
+            "cannot connect to {shown}: the path is too long for a Unix socket address \
+             (sun_path holds about 100 bytes); use a shorter one"
         ),
-        io::ErrorKind::ConnectionRefused if shown.to_string().starts_with('@') => format!(
+        io::ErrorKind::ConnectionRefused if text.starts_with('@') => format!(
             "cannot connect to {shown}: no server listens on that abstract name (ECONNREFUSED). \
-             Start one first, e.g. `cargo run --bin unix_echo_server -- {shown}`"
+             Start one first, e.g. {start}"
         ),
         io::ErrorKind::ConnectionRefused => format!(
             "cannot connect to {shown}: the socket file exists but no server listens on it \
-             (ECONNREFUSED): it was left behind by a server that stopped. Start \
-             `cargo run --bin unix_echo_server -- {shown}`; it removes the stale file"
+             (ECONNREFUSED); start one: {start}"
         ),
         io::ErrorKind::PermissionDenied => format!(
             "cannot connect to {shown}: connecting needs write permission on the socket file \
-             (EACCES); check `ls -l {shown}`"
+             (EACCES); check `ls -l {text}`"
         ),
-        _ => format!("cannot connect to {shown}: {error}"),
+        _ => format!("cannot connect to {shown}"),
     };
     anyhow::Error::new(error).context(advice)
 }
@@ -345,10 +383,7 @@ mod tests {
     fn refused_by_another_machine_does_not_suggest_a_local_server() {
         let remote: SocketAddr = "192.0.2.1:50007".parse().unwrap();
         let text = connect_failed(remote, io::ErrorKind::ConnectionRefused.into()).to_string();
-        assert!(
-            text.contains("Check that a server runs on 192.0.2.1"),
-            "{text}"
-        );
+        assert!(text.contains("is a server running there"), "{text}");
         assert!(!text.contains("cargo run --bin echo_server"), "{text}");
     }
 
@@ -418,14 +453,80 @@ mod tests {
     #[test]
     fn udp_refused_by_another_machine_does_not_suggest_a_local_server() {
         let remote: SocketAddr = "192.0.2.1:50007".parse().unwrap();
-        let text = udp_no_answer(remote, io::ErrorKind::ConnectionRefused.into()).to_string();
+        let text = udp_failed(remote, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(text.contains("is a UDP server running there"), "{text}");
+        let zero: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let text = udp_failed(zero, io::ErrorKind::ConnectionRefused.into()).to_string();
+        assert!(text.contains("port 0 is not a real port"), "{text}");
+    }
+
+    /// Every piece of advice, printed as `run_main` prints it, fits one line of about 200
+    /// characters, even for a long IPv6 address and the system's own words after it.
+    #[test]
+    fn every_advice_is_one_short_line() {
+        use io::ErrorKind::*;
+        let v4: SocketAddr = "127.0.0.1:50007".parse().unwrap();
+        let v6: SocketAddr = "[2001:db8::1]:50007".parse().unwrap();
+        let link_local: SocketAddr = "[fe80::1]:50007".parse().unwrap();
+        let unreachable = io::Error::from_raw_os_error(if cfg!(windows) { 10051 } else { 101 });
+        let kinds = [
+            AddrInUse,
+            AddrNotAvailable,
+            PermissionDenied,
+            InvalidInput,
+            ConnectionRefused,
+            TimedOut,
+            NotFound,
+            Other,
+        ];
+        let path = std::path::Path::new("/tmp/socket-steps-1000/echo.sock");
+        let mut advice = Vec::new();
+        for addr in [v4, v6, link_local] {
+            for kind in kinds {
+                let low = SocketAddr::new(addr.ip(), 80);
+                advice.push(bind_failed(low, "echo_server_threaded", kind.into()));
+                advice.push(udp_bind_failed(addr, "udp_echo_server", kind.into()));
+                advice.push(connect_failed(addr, kind.into()));
+                advice.push(udp_failed(addr, kind.into()));
+                advice.push(unix_bind_failed(path, "unix_echo_server", kind.into()));
+                advice.push(unix_connect_failed(path, kind.into()));
+            }
+            advice.push(connect_failed(addr, io::Error::from(unreachable.kind())));
+            advice.push(connect_failed(
+                addr,
+                io::Error::from_raw_os_error(unreachable.raw_os_error().unwrap()),
+            ));
+        }
+        let too_long: Vec<String> = advice
+            .iter()
+            .map(|error| format!("error: {}", crate::cli::one_line_chain(error)))
+            .filter(|line| line.chars().count() > 220)
+            .collect();
         assert!(
-            text.contains("Check that a UDP server runs on 192.0.2.1"),
+            too_long.is_empty(),
+            "longer than 220 characters:\n{}",
+            too_long.join("\n")
+        );
+    }
+
+    #[test]
+    fn a_link_local_address_without_interface_is_explained() {
+        let addr: SocketAddr = "[fe80::1]:0".parse().unwrap();
+        let text = bind_failed(addr, "step2_bind", io::ErrorKind::InvalidInput.into()).to_string();
+        assert!(text.contains("needs its interface, a scope id"), "{text}");
+        assert!(text.contains("[fe80::1%2]:0"), "{text}");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn an_unreachable_network_is_blamed_even_on_port_0() {
+        let addr: SocketAddr = "10.1.2.3:0".parse().unwrap();
+        let text = connect_failed(addr, io::Error::from_raw_os_error(101)).to_string();
+        assert!(
+            text.contains("no route to that network (ENETUNREACH)"),
             "{text}"
         );
-        let zero: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let text = udp_no_answer(zero, io::ErrorKind::ConnectionRefused.into()).to_string();
-        assert!(text.contains("port 0 is not a real port"), "{text}");
+        assert!(!text.contains("port 0"), "{text}");
     }
 
     #[test]

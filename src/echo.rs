@@ -62,7 +62,7 @@ pub fn serve_connection(connection: &Socket, write_timeout: Duration) -> io::Res
 pub enum Event {
     /// `accept` returned a client (the seed prints `Server connected by (host, port)`).
     Connected(SocketAddr),
-    /// The client closed its side; we echoed this many bytes and closed ours.
+    /// The client closed its side; we echoed this many bytes and have closed ours.
     Finished(SocketAddr, u64),
     /// The connection failed (e.g. the client reset it); the server goes on with the next client.
     Failed(SocketAddr, io::Error),
@@ -95,11 +95,13 @@ pub fn serve_forever(
             }
         };
         log(Event::Connected(peer));
-        match serve_connection(&connection, write_timeout) {
+        let served_it = serve_connection(&connection, write_timeout);
+        // close(2) before we log the end, so that the log line comes after our FIN.
+        drop(connection);
+        match served_it {
             Ok(bytes) => log(Event::Finished(peer, bytes)),
             Err(error) => log(Event::Failed(peer, error)),
         }
-        // `connection` is dropped here: close(2), and the client reads EOF.
         served += 1;
     }
 }

@@ -120,7 +120,8 @@ impl std::fmt::Display for Event {
             Event::Finished(peer, bytes) => {
                 write!(
                     f,
-                    "{peer} closed its side after {bytes} bytes: closing ours"
+                    "{peer} closed its side after {}: closing ours",
+                    crate::narrate::counted(*bytes, "byte")
                 )
             }
             Event::Idle(peer) => write!(f, "{peer} timed out (quiet): closing"),
@@ -130,10 +131,12 @@ impl std::fmt::Display for Event {
             Event::Failed(peer, error) => write!(f, "{peer} failed: {error}: closing"),
             Event::Full(max) => write!(
                 f,
-                "at the cap: {max} connections held; new clients wait in the accept queue"
+                "at the cap: {} held; new clients wait in the accept queue",
+                crate::narrate::counted(*max as u64, "connection")
             ),
             Event::Accepting(active) => {
-                write!(f, "accepting again ({active} connections held)")
+                let held = crate::narrate::counted(*active as u64, "connection");
+                write!(f, "accepting again ({held} held)")
             }
             Event::AcceptFailed(error, repeats) => write!(
                 f,

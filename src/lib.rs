@@ -25,7 +25,8 @@
 //! | [`experiments`] | the tutorial's claims, checked | (tests only) | `tests/experiments.rs` | Experiments |
 //! | [`framing`] | messages over a byte stream | (tests only) | `tests/framing.rs` | Framing a byte stream |
 //! | [`threaded`] | a thread per connection | `cargo run --bin echo_server_threaded` | `tests/many_clients.rs`, `tests/faults.rs` | Many clients |
-//! | [`readiness`] | `poll(2)`, `epoll(7)` (Linux) | (tests only) | `tests/events.rs` | Event loops |
+//! | [`nonblocking`] | `O_NONBLOCK`, `EAGAIN`, `EINPROGRESS` | `cargo run --bin nonblocking` | `tests/nonblocking.rs` | Non-blocking sockets |
+//! | [`readiness`] | `poll(2)`, `epoll(7)` (Linux) | `cargo run --bin event_loop` | `tests/events.rs` | Event loops |
 //! | [`events`] | one thread, an `epoll` loop | `cargo run --bin echo_server_events` | `tests/events.rs`, `tests/faults.rs` | Event loops |
 //! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
@@ -60,6 +61,7 @@ pub mod echo;
 pub mod threaded;
 
 pub mod events;
+pub mod nonblocking;
 pub mod readiness;
 
 pub mod experiments;

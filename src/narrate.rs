@@ -128,11 +128,8 @@ pub fn bind(socket: &Socket, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
     } else {
         println!("bind({fd}, {addr}) -> ok");
     }
-    if bound.ip().is_unspecified() {
-        explain(format!(
-            "{} means every interface: other machines on your network can connect too",
-            bound.ip()
-        ));
+    if let Some(warning) = every_network(bound) {
+        explain(warning);
     }
     Ok(bound)
 }
@@ -165,6 +162,21 @@ pub fn accept(listener: &Socket) -> anyhow::Result<(Socket, SocketAddr)> {
         step1_create::describe(&connection)
     );
     Ok((connection, peer))
+}
+
+/// The warning every server prints when it is bound to "every interface" (`0.0.0.0` or `[::]`),
+/// or `None` for a narrower address.
+pub fn every_network(bound: SocketAddr) -> Option<String> {
+    let shown = match bound {
+        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+    };
+    bound.ip().is_unspecified().then(|| {
+        format!(
+            "{shown} means every interface: other machines on your network can connect too \
+             (127.0.0.1 is this machine only)"
+        )
+    })
 }
 
 /// The command a reader types in a second terminal to connect a client to `addr`.

@@ -114,14 +114,16 @@ impl std::fmt::Display for Event {
             Event::Finished(peer, bytes) => {
                 write!(
                     f,
-                    "{peer} closed its side after {bytes} bytes: closing ours"
+                    "{peer} closed its side after {}: closing ours",
+                    crate::narrate::counted(*bytes, "byte")
                 )
             }
             Event::TimedOut(peer) => write!(f, "{peer} timed out (quiet, or not reading): closing"),
             Event::Failed(peer, error) => write!(f, "{peer} failed: {error}: closing"),
             Event::Full(max) => write!(
                 f,
-                "at the cap: {max} clients being served; new clients wait in the accept queue"
+                "at the cap: {} being served; new clients wait in the accept queue",
+                crate::narrate::counted(*max as u64, "client")
             ),
             Event::AcceptFailed(error, repeats) => {
                 write!(

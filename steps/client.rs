@@ -12,6 +12,7 @@ use socket_steps::echo::python_repr;
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step1_create::describe;
 use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
+use socket_steps::wire::{closed, Wire};
 use socket_steps::{advice, client, step2_bind, step6_close};
 
 /// How long we wait for the server's answer before giving up with a message.
@@ -29,6 +30,8 @@ struct Args {
     connect: cli::Connect,
     #[command(flatten)]
     messages: cli::Messages,
+    #[command(flatten)]
+    wire: cli::WireFlags,
 }
 
 fn main() {
@@ -37,8 +40,13 @@ fn main() {
         title("The client");
         // ANCHOR: connect
         let addrs = args.connect.addrs()?;
-        let (socket, server) = client::connect_any(&addrs, client::CONNECT_TIMEOUT)
-            .map_err(|error| advice::connect_failed(addrs[0], error))?;
+        let mut wire = Wire::start(&args.wire.options())?;
+        wire.watch(&[addrs[0].port()]);
+        let (socket, server) =
+            client::connect_any(&addrs, client::CONNECT_TIMEOUT).map_err(|error| {
+                wire.show("connect", 2); // a refused connect: our SYN, the server's RST
+                advice::connect_failed(addrs[0], error)
+            })?;
         let fd = describe(&socket);
         let local = step2_bind::local_addr(&socket)?;
         println!(
@@ -46,6 +54,7 @@ fn main() {
             narrate::family(server)
         );
         println!("connect({fd}, {server}) -> ok, from {local}");
+        wire.show("connect", 3);
         // ANCHOR_END: connect
         explain("the kernel chose our address: the server's IP route and an ephemeral port.");
         narrate::kernel(local, Some(server));
@@ -59,13 +68,17 @@ fn main() {
                 python_repr(message.as_bytes()),
                 narrate::bytes(message.len())
             );
+            wire.show("send", 2); // our segment and the server's ACK
             match recv(&socket, RECV_SIZE) {
                 Ok(reply) if reply.is_empty() => {
                     println!("recv({fd}, {RECV_SIZE}) -> 0 bytes: end of file");
                     explain("the server closed the connection without replying.");
                     break;
                 }
-                Ok(reply) => println!("recv({fd}, {RECV_SIZE}) -> {}", python_repr(&reply)),
+                Ok(reply) => {
+                    println!("recv({fd}, {RECV_SIZE}) -> {}", python_repr(&reply));
+                    wire.show("recv", 2); // the reply was on its way already; our ACK
+                }
                 Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
                     println!("recv({fd}, {RECV_SIZE}) -> error: connection reset");
                     explain("the server closed without reading what we sent, so its kernel");
@@ -87,6 +100,8 @@ fn main() {
         }
         step6_close::close(socket);
         println!("close({fd}) -> ok");
+        // Our FIN, the server's FIN with its ACK of ours (or each on its own), our last ACK.
+        wire.show_until("close", closed);
         // ANCHOR_END: exchange
         println!();
         println!("Next: the tutorial's whole demo: cargo run --bin echo_server, then in another");

@@ -8,6 +8,7 @@
 use socket_steps::cli::{self, run_main};
 use socket_steps::echo::{serve_forever, Event};
 use socket_steps::step3_listen::{listening_socket, SEED_BACKLOG};
+use socket_steps::wire::{closed, Wire};
 
 /// The seed tutorial's echo server: one client at a time, forever; each received piece comes back
 /// as |From Server| + the piece. Stop it with Ctrl-C.
@@ -21,6 +22,8 @@ struct Args {
     /// Ours, not the seed's: the tests use a short one.
     #[command(flatten)]
     write: cli::WriteTimeout,
+    #[command(flatten)]
+    wire: cli::WireFlags,
 }
 
 fn main() {
@@ -28,11 +31,13 @@ fn main() {
         let args: Args = cli::parse()?;
         let addr = args.listen.addr()?;
         let write_timeout = args.write.write_timeout;
+        let mut wire = Wire::start(&args.wire.options())?;
         // ANCHOR: main
         let listener = listening_socket(addr, SEED_BACKLOG)
             .map_err(|error| socket_steps::advice::bind_failed(addr, "echo_server", error))?;
         let bound = socket_steps::step2_bind::local_addr(&listener)?;
         println!("echo server: listening on {bound} (backlog {SEED_BACKLOG}, recv 1024)");
+        wire.watch(&[bound.port()]);
         if bound.ip().is_loopback() {
             println!("Only this machine can connect: the seed binds '' (every interface), we bind");
             println!(
@@ -40,8 +45,8 @@ fn main() {
                 bound.ip(),
                 bound.port()
             );
-        } else if bound.ip().is_unspecified() {
-            println!("Listening on every interface: other machines on your network can connect.");
+        } else if let Some(warning) = socket_steps::narrate::every_network(bound) {
+            println!("{warning}.");
         }
         let reach = socket_steps::narrate::reachable(bound);
         println!("In another terminal run: cargo run --bin echo_client -- {reach}");
@@ -53,10 +58,14 @@ fn main() {
         serve_forever(&listener, None, write_timeout, |event| match event {
             // The seed prints Python's tuple: Server connected by ('127.0.0.1', 54321)
             Event::Connected(peer) => {
+                wire.show("connect", 3); // the handshake was over before accept returned
                 println!("Server connected by ('{}', {})", peer.ip(), peer.port())
             }
             Event::Finished(peer, bytes) => {
-                println!("{peer} closed after {bytes} bytes; closing our side, next client")
+                // Everything until the client's ACK of our FIN.
+                wire.show_until("echo+close", closed);
+                let bytes = socket_steps::narrate::counted(bytes, "byte");
+                println!("{peer} closed after {bytes}; closing our side, next client")
             }
             Event::Failed(peer, error) => {
                 println!("connection with {peer} failed: {error}; next client")

@@ -54,6 +54,9 @@ fn main() {
             "listening on {bound} ({}, backlog {BACKLOG})",
             describe(&listener)
         );
+        if let Some(warning) = socket_steps::narrate::every_network(bound) {
+            println!("{warning}");
+        }
         println!(
             "one thread, one epoll loop, at most {} connections; a client quiet for {:?} or not \
              reading for {:?} is closed",

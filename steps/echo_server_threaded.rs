@@ -50,6 +50,9 @@ fn main() {
             "listening on {bound} ({}, backlog {BACKLOG})",
             describe(&listener)
         );
+        if let Some(warning) = socket_steps::narrate::every_network(bound) {
+            println!("{warning}");
+        }
         println!(
             "one thread per client, at most {} at once; a client quiet for {:?} or not reading \
              for {:?} is closed",

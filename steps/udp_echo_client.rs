@@ -10,9 +10,10 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use socket_steps::cli;
 use socket_steps::step1_create::{create_udp_socket, describe};
-use socket_steps::{advice, udp};
+use socket_steps::{advice, narrate, udp};
 
 /// How long we wait for each answer: UDP never tells us that a datagram was lost.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,14 +36,15 @@ fn main() {
         let args: Args = cli::parse()?;
         let server = args.connect.addr()?;
         let messages = args.messages.or_seed();
-        let socket = create_udp_socket(server)?;
+        let socket = create_udp_socket(server)
+            .with_context(|| format!("socket({}, SOCK_DGRAM) failed", udp::family_name(server)))?;
         let fd = describe(&socket);
         println!(
             "socket({}, SOCK_DGRAM, IPPROTO_UDP) -> {fd}",
             udp::family_name(server)
         );
         let socket = std::net::UdpSocket::from(socket);
-        udp::connect_udp(&socket, server)?;
+        udp::connect_udp(&socket, server).map_err(|error| advice::udp_failed(server, error))?;
         println!(
             "connect({fd}, {server}) -> ok (UDP: nothing is sent; the kernel remembers the peer \
              and gave us the address {})",
@@ -50,16 +52,18 @@ fn main() {
         );
         socket.set_read_timeout(Some(ANSWER_TIMEOUT))?;
         for message in &messages {
-            let sent = socket.send(message.as_bytes())?;
+            let sent = socket
+                .send(message.as_bytes())
+                .map_err(|error| advice::udp_failed(server, error))?;
             println!(
-                "send({fd}, {} bytes) -> {sent}: one datagram",
-                message.len()
+                "send({fd}, {}) -> {sent}: one datagram",
+                narrate::bytes(message.len())
             );
             let datagram = udp::receive_datagram(&socket, udp::MAX_DATAGRAM)
-                .map_err(|error| advice::udp_no_answer(server, error))?;
+                .map_err(|error| advice::udp_failed(server, error))?;
             println!(
-                "recv({fd}) -> {} bytes from {}",
-                datagram.bytes.len(),
+                "recv({fd}) -> {} from {}",
+                narrate::bytes(datagram.bytes.len()),
                 datagram.from
             );
             println!("Client received: {}", udp::preview(&datagram.bytes));

@@ -9,7 +9,7 @@
 use socket_steps::cli;
 use socket_steps::step1_create::{create_udp_socket, describe};
 use socket_steps::step2_bind::bind;
-use socket_steps::{advice, echo, udp};
+use socket_steps::{advice, echo, narrate, udp};
 
 /// The seed's echo server, over UDP: create, bind, then answer each datagram.
 ///
@@ -41,15 +41,19 @@ fn main() {
         println!(
             "listening on {local} (UDP: no listen(2), no accept(2); every datagram arrives on {fd})"
         );
+        if let Some(warning) = narrate::every_network(local) {
+            println!("{warning}");
+        }
+        let reach = narrate::reachable(local); // 0.0.0.0 is where we listen, not a destination
         println!(
-            "In another terminal run: cargo run --bin udp_echo_client -- {local} Hello. \
+            "In another terminal run: cargo run --bin udp_echo_client -- {reach} Hello. \
              Stop the server with Ctrl-C."
         );
         loop {
             let datagram = udp::receive_datagram(&socket, udp::RECV_SIZE)?;
             println!(
-                "recv_from({fd}) -> {} bytes from {}: {}",
-                datagram.bytes.len(),
+                "recv_from({fd}) -> {} from {}: {}",
+                narrate::bytes(datagram.bytes.len()),
                 datagram.from,
                 udp::preview(&datagram.bytes)
             );

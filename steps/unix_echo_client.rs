@@ -20,7 +20,7 @@ mod unix {
     use socket_steps::cli;
     use socket_steps::client::exchange;
     use socket_steps::step1_create::describe;
-    use socket_steps::{advice, udp, unix_domain};
+    use socket_steps::{advice, narrate, udp, unix_domain};
 
     /// The seed's client over a Unix-domain socket: connect to a path instead of a (host, port),
     /// then speak the seed's protocol.
@@ -46,9 +46,9 @@ mod unix {
         for message in &messages {
             let data = exchange(&socket, message.as_bytes())?;
             println!(
-                "send({fd}, {} bytes), recv({fd}, 1024) -> {} bytes",
-                message.len(),
-                data.len()
+                "send({fd}, {}), recv({fd}, 1024) -> {}",
+                narrate::bytes(message.len()),
+                narrate::bytes(data.len())
             );
             println!("Client received: {}", udp::preview(&data));
         }

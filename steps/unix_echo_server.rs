@@ -142,8 +142,8 @@ mod unix {
                 return Ok(());
             }
             println!(
-                "recv({fd}) -> {} bytes: {}",
-                piece.len(),
+                "recv({fd}) -> {}: {}",
+                socket_steps::narrate::bytes(piece.len()),
                 udp::preview(&piece)
             );
             let reply = echo::reply_to(&piece);

@@ -116,3 +116,22 @@ fn help_goes_to_stdout_and_bad_input_is_one_line() {
     let error = support::assert_clean_failure(&bad);
     assert!(error.contains("is not a number of clients"), "{error}");
 }
+
+/// `event_loop` narrates poll, then epoll: only the ready socket is served each time.
+#[test]
+fn the_event_loop_program_serves_whoever_is_ready() {
+    let output = support::run(env!("CARGO_BIN_EXE_event_loop"), &["127.0.0.1:0"]);
+    support::assert_success(&output);
+    support::assert_contains_all(
+        &support::stdout(&output),
+        &[
+            "poll([fd 3 POLLIN], 5s) -> 1 ready: fd 3 (listener) POLLIN",
+            "-> 1 ready: fd 7 (B) POLLIN",
+            "client B: recv -> '|From Server| from B'",
+            "epoll_wait(5s) -> 1 event(s): token 1 EPOLLIN",
+            "client A: recv -> '|From Server| from A'",
+            "epoll_wait(50ms) -> 0 event(s)",
+            "recv(fd 7, 1024) -> 0 bytes: end of file",
+        ],
+    );
+}

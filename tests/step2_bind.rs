@@ -121,7 +121,9 @@ fn bad_addresses_get_one_clear_message_each() {
             "{input}: expected {expected:?} in:\n{error}"
         );
         assert!(
-            !error.contains("os error") || error.contains("caused by"),
+            !error.contains("os error")
+                || error.contains("caused by")
+                || error.contains(" [os error "),
             "{error}"
         );
     }
@@ -138,7 +140,9 @@ fn a_name_that_does_not_resolve_is_explained() {
         let error = support::assert_clean_failure(&output);
         assert!(error.contains("could not resolve the host"), "{error}");
         assert!(
-            !error.contains("os error") || error.contains("caused by"),
+            !error.contains("os error")
+                || error.contains("caused by")
+                || error.contains(" [os error "),
             "{error}"
         );
         assert!(

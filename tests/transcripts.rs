@@ -18,6 +18,9 @@
 //!   `('127.0.0.1', 41234)`) gets the same name. Port 0 and ports below 1024 stay.
 //! - file descriptors: `fd N` numbers are shifted so that the lowest is 3, keeping their order
 //!   and differences (normally the shift is 0: a program's first socket is fd 3).
+//! - measurements: on a line that starts with `measured:` (a count of calls or bytes, CPU time),
+//!   every number is written `N`: those vary from run to run, and the book gives real figures in
+//!   its prose.
 //! - the SYN schedule step 3 prints comes from the running kernel's settings; the book shows
 //!   those of Linux 6.5 and later by default (`tcp_syn_retries = 6, tcp_syn_linear_timeouts =
 //!   4`), so on a kernel set otherwise we write those instead ([`syn_schedule_as_in_the_book`]).
@@ -26,6 +29,11 @@
 //!
 //! The servers that run forever (`echo_server`, `udp_echo_server`, `unix_echo_server`) are run in a scripted session: start the server
 //! on port 0, run the clients against it, wait for the server to log that they left, stop it.
+//!
+//! The `*_wire.txt` transcripts run the programs with `--wire` and need root (CI runs the tests
+//! as root; elsewhere they are skipped, and strict mode fails). The sequence diagram
+//! `book/src/echo-demo-wire.svg` is drawn from `echo_client_wire.txt` by
+//! `socket_steps::wire::diagram`, and checked and rewritten with the transcripts.
 //!
 //! Linux only: the transcripts show `/proc/net/tcp`, which other systems do not have.
 #![cfg(target_os = "linux")]
@@ -57,6 +65,9 @@ fn exe(name: &str) -> &'static str {
         "udp_echo_client" => env!("CARGO_BIN_EXE_udp_echo_client"),
         "unix_echo_server" => env!("CARGO_BIN_EXE_unix_echo_server"),
         "unix_echo_client" => env!("CARGO_BIN_EXE_unix_echo_client"),
+        "nonblocking" => env!("CARGO_BIN_EXE_nonblocking"),
+        "event_loop" => env!("CARGO_BIN_EXE_event_loop"),
+        "echo_server_events" => env!("CARGO_BIN_EXE_echo_server_events"),
         other => panic!("no binary named {other} in this test's list"),
     }
 }
@@ -137,6 +148,19 @@ fn replace_numbers(text: &str, mut replace: impl FnMut(&str, &str) -> Option<Str
     out
 }
 
+/// `text` with every number on a `measured:` line written `N`.
+fn measurements(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            if line.trim_start().starts_with("measured:") {
+                replace_numbers(line, |_, _| Some("N".to_string()))
+            } else {
+                line.to_string()
+            }
+        })
+        .collect()
+}
+
 impl Names {
     /// Normalises ports (with the names this session has given so far) and file descriptors.
     fn normalise(&mut self, text: &str) -> String {
@@ -144,6 +168,7 @@ impl Names {
         for (path, shown) in &self.paths {
             text = text.replace(path.as_str(), shown);
         }
+        let text = measurements(&text);
         let text = text.as_str();
         for port in address_ports(text) {
             if port >= 1024 && !self.ports.contains_key(&port) {
@@ -257,6 +282,26 @@ fn self_driving(name: &'static str, bin: &str) -> Transcript {
     Transcript::new(name, bin, &args, &support::run(exe(bin), &args))
 }
 
+/// The same, with `--wire`: the packets under the calls.
+fn self_driving_wire(name: &'static str, bin: &str) -> Transcript {
+    let args = ["127.0.0.1:0", "--with-client", "--wire"];
+    Transcript::new(name, bin, &args, &support::run(exe(bin), &args))
+}
+
+/// Whether this test run may capture packets (root or `CAP_NET_RAW`, as in CI); if not, the wire
+/// transcripts are skipped (a failure in strict mode).
+fn can_capture() -> bool {
+    match socket_steps::wire::capture::Capture::open() {
+        Ok(_) => true,
+        Err(error) => {
+            support::skip(&format!(
+                "the wire transcripts need CAP_NET_RAW (run the tests as root): {error}"
+            ));
+            false
+        }
+    }
+}
+
 /// Compares the rendered transcripts with their files, or rewrites the files when
 /// `UPDATE_TRANSCRIPTS` is set. Transcripts of one session share their port names.
 fn check(session: &[Transcript]) {
@@ -265,14 +310,41 @@ fn check(session: &[Transcript]) {
 
 /// [`check`], with `names` that already know some run-varying values (a temporary path).
 fn check_with(mut names: Names, session: &[Transcript]) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/transcripts");
+    check_with_names(&mut names, session);
+}
+
+/// Where the transcripts live.
+fn transcripts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/transcripts")
+}
+
+/// Compares `actual` with the file at `path` (a generated picture), or rewrites it when
+/// `UPDATE_TRANSCRIPTS` is set.
+fn check_file(path: &std::path::Path, actual: &str) {
+    if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
+        std::fs::write(path, actual).unwrap();
+        println!("wrote {}", path.display());
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "{} is stale: it is drawn from the transcripts, which changed. Draw it again with:\n  \
+         UPDATE_TRANSCRIPTS=1 cargo test --test transcripts",
+        path.display()
+    );
+}
+
+/// [`check_with`], leaving in `names` the port names the session gave.
+fn check_with_names(names: &mut Names, session: &[Transcript]) {
+    let dir = transcripts_dir();
     for transcript in session {
         assert!(
             CHECKED.contains(&transcript.name),
             "add {:?} to CHECKED",
             transcript.name
         );
-        let actual = transcript.render(&mut names);
+        let actual = transcript.render(names);
         let path = dir.join(format!("{}.txt", transcript.name));
         if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
             std::fs::create_dir_all(&dir).unwrap();
@@ -444,6 +516,34 @@ fn step6_close() {
 }
 
 #[test]
+fn step3_listen_on_the_wire() {
+    if can_capture() {
+        check(&[self_driving_wire("step3_listen_wire", "step3_listen")]);
+    }
+}
+
+#[test]
+fn step4_accept_on_the_wire() {
+    if can_capture() {
+        check(&[self_driving_wire("step4_accept_wire", "step4_accept")]);
+    }
+}
+
+#[test]
+fn step5_process_on_the_wire() {
+    if can_capture() {
+        check(&[self_driving_wire("step5_process_wire", "step5_process")]);
+    }
+}
+
+#[test]
+fn step6_close_on_the_wire() {
+    if can_capture() {
+        check(&[self_driving_wire("step6_close_wire", "step6_close")]);
+    }
+}
+
+#[test]
 fn client_against_the_echo_server() {
     let (mut server, addr) = echo_server();
     let args = [addr.as_str()];
@@ -470,6 +570,42 @@ fn echo_demo_server_and_client() {
         Transcript::new("echo_client", "echo_client", &args, &client),
     ]);
 }
+
+#[test]
+fn echo_demo_on_the_wire() {
+    if !can_capture() {
+        return;
+    }
+    let server_args = ["127.0.0.1:0", "--wire"];
+    let (mut server, addr) = start_server("echo_server", &server_args);
+    let args = [addr.as_str(), "--wire"];
+    let client = support::run(exe("echo_client"), &args);
+    server.wait_for("closed after");
+    let server = Transcript {
+        name: "echo_server_wire",
+        command: command_line("echo_server", &server_args),
+        output: server.stop(),
+    };
+    let client = Transcript::new("echo_client_wire", "echo_client", &args, &client);
+    let mut names = Names::default();
+    check_with_names(&mut names, &[server, client]);
+    // The sequence diagram, drawn from the client's lines with the same port names.
+    let client_text = std::fs::read_to_string(transcripts_dir().join("echo_client_wire.txt"))
+        .expect("echo_client_wire.txt, just checked");
+    let lines = socket_steps::wire::diagram::parse(&client_text);
+    let svg = socket_steps::wire::diagram::svg(
+        "The echo demo on the wire, drawn from a real capture: the handshake, the message \
+         and its echo, each acknowledged, and the close, with the calls of each program",
+        &lines,
+    );
+    check_file(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(ECHO_DIAGRAM),
+        &svg,
+    );
+}
+
+/// The sequence diagram of the echo demo, drawn from `echo_client_wire.txt`.
+const ECHO_DIAGRAM: &str = "book/src/echo-demo-wire.svg";
 
 #[test]
 fn udp_echo_server_and_client() {
@@ -546,6 +682,44 @@ fn unix_echo_server_and_client() {
     );
 }
 
+#[test]
+fn nonblocking() {
+    let args = ["127.0.0.1:0"];
+    let output = support::run(exe("nonblocking"), &args);
+    check(&[Transcript::new(
+        "nonblocking",
+        "nonblocking",
+        &args,
+        &output,
+    )]);
+}
+
+#[test]
+fn event_loop() {
+    let args = ["127.0.0.1:0"];
+    let output = support::run(exe("event_loop"), &args);
+    check(&[Transcript::new("event_loop", "event_loop", &args, &output)]);
+}
+
+#[test]
+fn echo_server_events_and_two_clients() {
+    let server_args = ["127.0.0.1:0"];
+    let (mut server, addr) = start_server("echo_server_events", &server_args);
+    let args = [addr.as_str()];
+    let first = support::run(exe("echo_client"), &args);
+    support::assert_success(&first);
+    server.wait_for("closed its side");
+    let second = support::run(exe("echo_client"), &[addr.as_str(), "Hello", "again"]);
+    support::assert_success(&second);
+    server.wait_for("closed its side");
+    let server = Transcript {
+        name: "echo_server_events",
+        command: command_line("echo_server_events", &server_args),
+        output: server.stop(),
+    };
+    check(&[server]);
+}
+
 /// Every transcript this file checks. A file in `book/src/transcripts/` that is not here would
 /// never be checked again, and would silently go stale.
 const CHECKED: &[&str] = &[
@@ -562,6 +736,15 @@ const CHECKED: &[&str] = &[
     "udp_echo_client",
     "unix_echo_server",
     "unix_echo_client",
+    "step3_listen_wire",
+    "step4_accept_wire",
+    "step5_process_wire",
+    "step6_close_wire",
+    "echo_server_wire",
+    "echo_client_wire",
+    "nonblocking",
+    "event_loop",
+    "echo_server_events",
 ];
 
 #[test]
@@ -632,6 +815,15 @@ fn paths_are_replaced_before_ports_are_named() {
     assert_eq!(
         names.normalise("bind(fd 3, /tmp/socket-steps-transcript-4242/echo.sock) -> ok"),
         "bind(fd 3, /tmp/socket-steps.sock) -> ok"
+    );
+}
+
+#[test]
+fn measured_figures_are_hidden() {
+    let mut names = Names::default();
+    assert_eq!(
+        names.normalise("measured: 150330 calls in 200 ms\nwaited 200ms\n"),
+        "measured: N calls in N ms\nwaited 200ms\n"
     );
 }
 

@@ -175,3 +175,127 @@ fn the_advice_names_the_ways_to_get_the_privilege() {
         ],
     );
 }
+
+// ---- The step binaries ---------------------------------------------------------------------
+
+const STEP4: &str = env!("CARGO_BIN_EXE_step4_accept");
+const STEP6: &str = env!("CARGO_BIN_EXE_step6_close");
+
+/// The line numbers of the first lines of `text` containing each of `needles`, in order.
+fn positions(text: &str, needles: &[&str]) -> Vec<usize> {
+    needles
+        .iter()
+        .map(|needle| {
+            text.lines()
+                .position(|line| line.contains(needle))
+                .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+        })
+        .collect()
+}
+
+#[test]
+fn step4_shows_the_handshake_before_accept_returns() {
+    if wire(None).is_none() {
+        return;
+    }
+    let output = support::run(STEP4, &["127.0.0.1:0", "--with-client", "--wire"]);
+    support::assert_success(&output);
+    let text = support::stdout(&output);
+    let at = positions(&text, &[" SYN ", " SYN-ACK ", " ACK ", "accept(fd"]);
+    assert!(
+        at.windows(2).all(|pair| pair[0] < pair[1]),
+        "{at:?} in:\n{text}"
+    );
+}
+
+#[test]
+fn step6_shows_fin_ack_and_in_its_reset_case_rst() {
+    if wire(None).is_none() {
+        return;
+    }
+    let output = support::run(STEP6, &["127.0.0.1:0", "--with-client", "--wire"]);
+    support::assert_success(&output);
+    let text = support::stdout(&output);
+    let at = positions(
+        &text,
+        &[
+            "kernel sends a FIN",
+            " FIN-ACK ",
+            "without reading",
+            " RST-ACK ",
+        ],
+    );
+    assert!(
+        at.windows(2).all(|pair| pair[0] < pair[1]),
+        "{at:?} in:\n{text}"
+    );
+}
+
+#[test]
+fn a_step_s_pcap_file_is_one_tcpdump_reads() {
+    if wire(None).is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("socket-steps-pcap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("step6.pcap");
+    let output = support::run(
+        STEP6,
+        &[
+            "127.0.0.1:0",
+            "--with-client",
+            "--pcap",
+            file.to_str().unwrap(),
+        ],
+    );
+    support::assert_success(&output);
+    assert!(
+        !support::stdout(&output).contains("    wire: 127"),
+        "--pcap alone prints no packets"
+    );
+    let tcpdump = Command::new("tcpdump")
+        .args(["-n", "-r"])
+        .arg(&file)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let tcpdump = match tcpdump {
+        Ok(output) => output,
+        Err(error) => return support::skip(&format!("no tcpdump here ({error})")),
+    };
+    let text = String::from_utf8_lossy(&tcpdump.stdout);
+    assert!(
+        tcpdump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tcpdump.stderr)
+    );
+    assert!(
+        text.contains("Flags [S]") && text.contains("Flags [R.]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_the_privilege_a_step_prints_the_advice_and_runs_as_usual() {
+    // As root (CI), `support::unprivileged` runs the program as user `nobody`.
+    let child = support::unprivileged(STEP4)
+        .args(["127.0.0.1:0", "--with-client", "--wire"])
+        .spawn()
+        .expect("start step4_accept");
+    let output = support::wait_with_limit(child, STEP4);
+    support::assert_success(&output);
+    let stderr = support::stderr(&output);
+    if !support::is_root() && !stderr.contains("CAP_NET_RAW") {
+        return support::skip("this user may capture packets, so there is no advice to see");
+    }
+    assert_eq!(stderr.lines().count(), 1, "one line of advice:\n{stderr}");
+    support::assert_contains_all(
+        &stderr,
+        &["needs CAP_NET_RAW", "sudo target/debug/step4_accept"],
+    );
+    let stdout = support::stdout(&output);
+    support::assert_contains_all(&stdout, &["accept(fd 3)", "Next: "]);
+    assert!(
+        !stdout.contains("wire:"),
+        "no packets without the privilege:\n{stdout}"
+    );
+}

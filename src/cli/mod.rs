@@ -33,7 +33,8 @@
 //!
 //! The groups several programs share are in [`options`]: [`Listen`] (a server's `[HOST:PORT]`,
 //! default `127.0.0.1:50007`), [`Connect`] (a client's), [`WithClient`], [`Messages`] (one message
-//! per argument), [`UnixPath`], [`WriteTimeout`] and [`Timeouts`]; durations are read by
+//! per argument), [`UnixPath`], [`WireFlags`] (`--wire`, `--pcap FILE`), [`WriteTimeout`] and
+//! [`Timeouts`]; durations are read by
 //! [`duration::parse_duration`] (`10s`, `500ms`, `2m`), with bounds.
 //!
 //! **Adding a flag to every program is a one-line change:** add a field to [`Common`], which every
@@ -54,8 +55,8 @@ pub mod options;
 
 pub use host_port::{resolve, HostPort};
 pub use options::{
-    clients, Common, Connect, Listen, Messages, Timeouts, UnixPath, WithClient, WriteTimeout,
-    DEFAULT_ADDR, DEFAULT_PORT,
+    clients, Common, Connect, Listen, Messages, Timeouts, UnixPath, WireFlags, WithClient,
+    WriteTimeout, DEFAULT_ADDR, DEFAULT_PORT,
 };
 
 /// Reads this program's command line (`std::env::args_os`) into its argument struct `T`.
@@ -236,6 +237,32 @@ fn usage(command: &mut clap::Command) -> String {
     format!("{arguments} and the options {}", option_list(command))
 }
 
+/// An error and its causes as one line: `what happened and what to do; caused by: the system's
+/// words`. A cause the message already states is not repeated: when our advice names the error
+/// (`(EADDRINUSE)`), the system's words would say it again, so only its number follows
+/// (`[os error 98]`).
+pub fn one_line_chain(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        let named = line.contains("(E");
+        let os_code = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error);
+        if line.contains(&text) {
+            continue;
+        } else if named && cause.is::<std::io::Error>() {
+            if let Some(code) = os_code {
+                line.push_str(&format!(" [os error {code}]"));
+            }
+        } else {
+            line.push_str("; caused by: ");
+            line.push_str(&text);
+        }
+    }
+    line.lines().collect::<Vec<_>>().join(" ")
+}
+
 /// How many characters of a user's input an error message quotes at most.
 const QUOTED_CHARS: usize = 40;
 
@@ -316,10 +343,7 @@ pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
     match result {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
-            eprintln!("error: {error}");
-            for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            eprintln!("error: {}", one_line_chain(&error));
             std::process::exit(1);
         }
         Err(_) => std::process::exit(1),

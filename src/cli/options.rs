@@ -66,6 +66,28 @@ pub struct WithClient {
     pub with_client: bool,
 }
 
+/// `--wire` and `--pcap FILE`: show the packets the program's calls cause (see [`crate::wire`]).
+/// Every step binary that talks over TCP, the client and the echo demo take them.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct WireFlags {
+    /// Show the packets each call causes, under the call (Linux; needs CAP_NET_RAW, e.g. sudo)
+    #[arg(long)]
+    pub wire: bool,
+    /// Write those packets to FILE too, for tcpdump -r FILE or Wireshark
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+}
+
+impl WireFlags {
+    /// What the wire view should do.
+    pub fn options(&self) -> crate::wire::WireOptions {
+        crate::wire::WireOptions {
+            print: self.wire,
+            pcap: self.pcap.clone(),
+        }
+    }
+}
+
 /// A client's `[MESSAGE]...`: one message per argument.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Messages {

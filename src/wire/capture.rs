@@ -38,7 +38,8 @@ pub struct Captured {
 
 /// A running capture: the packets come through [`Capture::packets`].
 pub struct Capture {
-    socket: Socket,
+    /// Shared with the reading thread: one socket, one file descriptor.
+    socket: Arc<Socket>,
     /// The packets the reading thread has seen, in order.
     pub packets: mpsc::Receiver<Captured>,
     stop: Arc<AtomicBool>,
@@ -70,8 +71,9 @@ impl Capture {
         socket.set_read_timeout(Some(POLL))?;
         let (send, packets) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
+        let socket = Arc::new(socket);
         let reader = {
-            let (socket, stop) = (socket.try_clone()?, Arc::clone(&stop));
+            let (socket, stop) = (Arc::clone(&socket), Arc::clone(&stop));
             std::thread::spawn(move || read_packets(&socket, &stop, &send))
         };
         Ok(Capture {
@@ -82,6 +84,11 @@ impl Capture {
         })
     }
     // ANCHOR_END: open
+
+    /// The packet socket, e.g. to print its file descriptor.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
 
     /// From now on, keep the packets on loopback with one of `ports` as source or destination.
     ///

@@ -1,9 +1,9 @@
 //! One line per packet, as the steps print them:
 //!
 //! ```text
-//! wire: 127.0.0.1:41234 > 127.0.0.1:50007  SYN      seq 0                 win 65495       connect
-//! wire: 127.0.0.1:50007 > 127.0.0.1:41234  SYN-ACK  seq 0      ack 1      win 65483       connect
-//! wire: 127.0.0.1:41234 > 127.0.0.1:50007  PSH-ACK  seq 1      ack 1      win 65536  len 19  send
+//! wire: 127.0.0.1:41234 > 127.0.0.1:50007 SYN     seq 0             win 65495          connect
+//! wire: 127.0.0.1:50007 > 127.0.0.1:41234 SYN-ACK seq 0    ack 1    win 65483          connect
+//! wire: 127.0.0.1:41234 > 127.0.0.1:50007 PSH-ACK seq 1    ack 1    win 65536 len 19   send
 //! ```
 //!
 //! Sequence numbers are *relative*, as `tcpdump` and Wireshark show them by default: each side
@@ -95,16 +95,15 @@ impl Numbering {
                     .ack
                     .map_or(String::new(), |ack| format!("ack {ack}"));
                 format!(
-                    "{:<8} seq {:<6} {:<10} win {:<6} {len:<9}",
+                    "{:<7} seq {:<4} {ack:<8} win {:<5} {len:<8}",
                     tcp.flags.words(),
                     numbers.seq,
-                    ack,
                     numbers.window
                 )
             }
-            _ => format!("{:<8} {len:<35}", "UDP"),
+            _ => format!("{:<7} {len:<32}", "UDP"),
         };
-        format!("wire: {addresses}  {middle} {call}")
+        format!("wire: {addresses} {middle} {call}")
     }
 }
 
@@ -126,11 +125,11 @@ mod tests {
         assert_eq!(
             lines,
             [
-                format!("wire: {a}  SYN      seq 0                 win 65495            connect"),
-                format!("wire: {b}  SYN-ACK  seq 0      ack 1      win 65483            connect"),
+                format!("wire: {a} SYN     seq 0             win 65495          connect"),
+                format!("wire: {b} SYN-ACK seq 0    ack 1    win 65483          connect"),
                 // Both SYNs announced window scale 10: the field 64 means 64 × 1024 bytes.
-                format!("wire: {a}  ACK      seq 1      ack 1      win 65536            connect"),
-                format!("wire: {a}  PSH-ACK  seq 1      ack 1      win 65536  len 19    connect"),
+                format!("wire: {a} ACK     seq 1    ack 1    win 65536          connect"),
+                format!("wire: {a} PSH-ACK seq 1    ack 1    win 65536 len 19   connect"),
             ]
         );
     }

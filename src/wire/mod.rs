@@ -5,9 +5,9 @@
 //!
 //! ```text
 //! client: connect(127.0.0.1:50007) -> ok, from 127.0.0.1:41234
-//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007  SYN      seq 0                 win 65495       connect
-//!     wire: 127.0.0.1:50007 > 127.0.0.1:41234  SYN-ACK  seq 0      ack 1      win 65483       connect
-//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007  ACK      seq 1      ack 1      win 65536       connect
+//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007 SYN     seq 0             win 65495          connect
+//!     wire: 127.0.0.1:50007 > 127.0.0.1:41234 SYN-ACK seq 0    ack 1    win 65483          connect
+//!     wire: 127.0.0.1:41234 > 127.0.0.1:50007 ACK     seq 1    ack 1    win 65536          connect
 //! ```
 //!
 //! `--pcap FILE` writes the same packets to a file that `tcpdump -r FILE` and Wireshark open.
@@ -17,13 +17,15 @@
 //! - [`filter`]: the classic BPF program that keeps only our packets, run by the kernel,
 //! - [`headers`]: reading the IP, TCP and UDP headers out of the bytes,
 //! - [`lines`]: relative sequence numbers and the one-line summary,
-//! - [`pcap`]: the file format.
+//! - [`pcap`]: the file format,
+//! - [`diagram`]: a sequence diagram (SVG) drawn from the lines.
 //!
 //! Capturing needs the capability `CAP_NET_RAW` (root has it). Without it [`Wire::start`] prints
 //! one line saying how to get it, and the step runs as usual, without the wire.
 
 #[cfg(target_os = "linux")]
 pub mod capture;
+pub mod diagram;
 pub mod filter;
 pub mod headers;
 pub mod lines;
@@ -44,6 +46,9 @@ use self::pcap::PcapWriter;
 /// can reach our capture after the call returns; it is there within microseconds, unless the
 /// kernel holds an ACK back on purpose (a delayed ACK waits 40 to 200 ms).
 pub const SETTLE: Duration = Duration::from_secs(1);
+
+/// How long [`Wire::show_timed`] waits after the last packet for another one.
+pub const QUIET: Duration = Duration::from_millis(200);
 
 /// What the reader asked for on the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,9 +110,21 @@ impl Wire {
             None => None,
             Some(path) => Some(create_pcap(path)?),
         };
-        Ok(Wire {
+        let wire = Wire {
             live: open(options.print, pcap),
-        })
+        };
+        #[cfg(target_os = "linux")]
+        if let Some(live) = &wire.live {
+            let fd = crate::step1_create::describe(live.capture.socket());
+            println!("socket(AF_PACKET, SOCK_DGRAM, ETH_P_ALL) -> {fd}");
+            let into = options.pcap.as_ref().map_or(String::new(), |path| {
+                format!(" (and writes them into {})", path.display())
+            });
+            println!(
+                "    wire: this packet socket captures the program's packets on loopback{into}"
+            );
+        }
+        Ok(wire)
     }
 
     /// From now on, capture the packets to and from `ports` (e.g. the port the server bound).
@@ -144,16 +161,17 @@ impl Wire {
                 break decoded.len();
             }
         };
-        live.print(call, taken);
+        live.print(call, taken, false);
     }
 
-    /// Prints whatever else arrives within [`SETTLE`] of the last packet (at most), under `call`.
-    /// For the end of a program: the last ACK of a close, or packets no call expected.
-    pub fn show_rest(&mut self, call: &str) {
+    /// Prints every packet that has come, and any that follow within [`QUIET`] of the last, under
+    /// `call`, each with its time after the first (`connect +1 s`): for a call whose packets were
+    /// all sent before it returned, however many, like the SYNs of a `connect` that timed out.
+    pub fn show_timed(&mut self, call: &str) {
         let Some(live) = &mut self.live else { return };
-        while live.receive_until(Instant::now() + Duration::from_millis(200)) {}
+        while live.receive_until(Instant::now() + QUIET) {}
         let all = live.pending.len();
-        live.print(call, all);
+        live.print(call, all, true);
     }
 
     /// Every packet shown so far, in order (for a sequence diagram).
@@ -185,9 +203,18 @@ impl Live {
         false
     }
 
-    /// Prints (and writes to the pcap file) the first `count` pending packets, under `call`.
-    fn print(&mut self, call: &str, count: usize) {
+    /// Prints (and writes to the pcap file) the first `count` pending packets, under `call`;
+    /// `timed`: each after the first with its time since the first, in whole seconds.
+    fn print(&mut self, call: &str, count: usize, timed: bool) {
+        let first = self.pending.front().map(|(at, _, _)| *at);
         for (at, bytes, packet) in self.pending.drain(..count.min(self.pending.len())) {
+            let after = first
+                .and_then(|first| at.duration_since(first).ok())
+                .map_or(0.0, |after| after.as_secs_f64().round());
+            let call = match timed && after > 0.0 {
+                true => format!("{call} +{after} s"),
+                false => call.to_string(),
+            };
             if let Some(pcap) = &mut self.pcap {
                 if let Err(error) = pcap.packet(at, &bytes) {
                     eprintln!("wire: could not write the pcap file: {error}");
@@ -195,17 +222,32 @@ impl Live {
                 }
             }
             if self.print {
-                println!("    {}", self.numbering.line(&packet, call));
+                println!("    {}", self.numbering.line(&packet, &call));
             } else {
                 self.numbering.relative(&packet);
             }
-            self.shown.push(Shown {
-                at,
-                call: call.to_string(),
-                packet,
-            });
+            self.shown.push(Shown { at, call, packet });
         }
     }
+}
+
+/// Whether `packets` hold the end of a connection: a FIN from each side, and an ACK of the
+/// second FIN. (The ACK of the first FIN may travel alone or ride on the second FIN: the kernel
+/// holds it back a moment, and a program that closes at once sends both in one packet.) For
+/// [`Wire::show_until`].
+pub fn closed(packets: &[Packet]) -> bool {
+    let has = |packet: &Packet, flag| packet.tcp.as_ref().is_some_and(|t| t.flags.has(flag));
+    let fins: Vec<usize> = (0..packets.len())
+        .filter(|&i| has(&packets[i], headers::Flags::FIN))
+        .collect();
+    let [first, second, ..] = fins[..] else {
+        return false;
+    };
+    let closer = packets[second].src;
+    packets[first].src != closer
+        && packets[second + 1..]
+            .iter()
+            .any(|p| p.dst == closer && has(p, headers::Flags::ACK))
 }
 
 /// Creates the `--pcap` file and writes its header.
