@@ -246,3 +246,21 @@ fn the_event_loop_program_serves_whoever_is_ready() {
         ],
     );
 }
+
+/// The idle deadline comes from the timer heap: a quiet client is closed after it (we read end
+/// of file), and the log says why; a client that keeps talking is not.
+#[test]
+fn a_quiet_client_is_closed_after_the_idle_timeout() {
+    let server = start_server(EVENTS, &["127.0.0.1:0", "--idle-timeout=500ms"]);
+    let mut quiet = support::connect(server.addr);
+    quiet.write_all(b"hello").unwrap();
+    read_echo(&mut quiet, b"hello", LIMIT).unwrap();
+    let mut buffer = [0; 16];
+    assert_eq!(
+        quiet.read(&mut buffer).expect("end of file, not an error"),
+        0,
+        "the server should have closed the quiet client"
+    );
+    wait_for_line(&server.lines, "timed out (quiet)");
+    assert_answers(server.addr, "an idle timeout");
+}
