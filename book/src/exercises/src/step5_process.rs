@@ -128,7 +128,12 @@ pub fn send_now(connection: &Socket, parts: &[io::IoSlice<'_>]) -> io::Result<us
     use rustix::net::SendFlags;
     let sent = match parts {
         [one] => rustix::net::send(connection, one, SendFlags::DONTWAIT),
-        _ => rustix::net::sendmsg(connection, parts, &mut Default::default(), SendFlags::DONTWAIT),
+        _ => rustix::net::sendmsg(
+            connection,
+            parts,
+            &mut Default::default(),
+            SendFlags::DONTWAIT,
+        ),
     };
     // We need no MSG_NOSIGNAL: a Rust program ignores SIGPIPE, so a closed peer is an EPIPE error.
     Ok(sent?)
