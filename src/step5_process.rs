@@ -93,13 +93,23 @@ pub fn send_all_within(connection: &Socket, data: &[u8], limit: Duration) -> io:
         let left = deadline.saturating_duration_since(Instant::now());
         // A zero timeout would mean "wait for ever" to the kernel: stop before that.
         if left < Duration::from_millis(1) {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client did not take our reply in time",
-            ));
+            return Err(too_late());
         }
         connection.set_write_timeout(Some(left))?;
-        let sent = send(connection, rest)?;
+        let sent = match send(connection, rest) {
+            Ok(sent) => sent,
+            // The time ran out inside the call: Unix reports EAGAIN (`WouldBlock`), Windows
+            // WSAETIMEDOUT (`TimedOut`). Both mean the same here.
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(too_late());
+            }
+            Err(error) => return Err(error),
+        };
         if sent == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
@@ -108,3 +118,11 @@ pub fn send_all_within(connection: &Socket, data: &[u8], limit: Duration) -> io:
     Ok(())
 }
 // ANCHOR_END: send_all_within
+
+/// The error of a reply that missed its deadline.
+fn too_late() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the client did not take our reply in time",
+    )
+}
