@@ -525,6 +525,7 @@ mod linux {
     /// of memory (a *vectored* write, like `writev(2)`): no copy into one buffer. Returns what the
     /// kernel did not take, copied into a new buffer (empty, and unallocated, if it took all).
     pub fn send_reply(socket: &Socket, piece: &[u8]) -> io::Result<Vec<u8>> {
+        // EXERCISE 17.2
         let sent = match socket.send_vectored(&[IoSlice::new(PREFIX), IoSlice::new(piece)]) {
             Ok(sent) => sent,
             Err(error)
@@ -546,6 +547,7 @@ mod linux {
             unsent.extend_from_slice(&piece[sent - PREFIX.len()..]);
         }
         Ok(unsent)
+        // END EXERCISE 17.2
     }
     // ANCHOR_END: send_reply
 }

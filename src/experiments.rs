@@ -69,14 +69,14 @@ pub fn wait_for_bytes(socket: &Socket, n: usize) -> io::Result<()> {
 
 /// Linux's `MSG_NOSIGNAL` (`0x4000` in `<sys/socket.h>`): "do not raise SIGPIPE if the peer is
 /// gone, just fail with `EPIPE`". socket2 does not export the constant, and we do not add the
-/// `libc` crate for one number.
+/// `libc` crate for one number. (Other systems have their own values: macOS's is `0x80000`.)
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub const MSG_NOSIGNAL: i32 = 0x4000;
 
 // ANCHOR: send_no_signal
 /// `send(2)` with `MSG_NOSIGNAL`: a peer that has gone gives `BrokenPipe` and never a SIGPIPE.
-/// This is what std's `TcpStream::write` does on Linux. Linux only (macOS has the socket option
-/// `SO_NOSIGPIPE` instead).
+/// This is what std's `TcpStream::write` does on Linux. Linux only, for the flag's value (on macOS,
+/// std sets the socket option `SO_NOSIGPIPE` on each socket instead).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn send_no_signal(socket: &Socket, data: &[u8]) -> io::Result<usize> {
     socket.send_with_flags(data, MSG_NOSIGNAL)
@@ -101,3 +101,77 @@ pub fn send_until_full(socket: &Socket, data: &[u8]) -> io::Result<Vec<usize>> {
     result
 }
 // ANCHOR_END: fill
+
+// ANCHOR: inet_diag
+/// The TCP sockets that are bound but neither listening nor connected, as the kernel's socket
+/// monitoring interface (`inet_diag`, what `ss` uses) lists them: `(local address, state)`.
+///
+/// `/proc/net/tcp` never shows such a socket. `inet_diag` does, on recent kernels, but only when
+/// asked for the state bit `TCP_BOUND_INACTIVE` (13), and it reports their state as CLOSE (7).
+/// We ask through a netlink socket, `socket(AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG)`, with one
+/// request built by hand (`sock_diag(7)`); IPv4 only. Linux only.
+#[cfg(target_os = "linux")]
+pub fn bound_only_tcp_sockets() -> io::Result<Vec<(SocketAddr, u8)>> {
+    use socket2::{Domain, Protocol, Type};
+    use std::io::Read;
+
+    const AF_NETLINK: i32 = 16;
+    const NETLINK_SOCK_DIAG: i32 = 4;
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLM_F_REQUEST_DUMP: u16 = 0x301;
+    const NLMSG_ERROR: u16 = 2;
+    const NLMSG_DONE: u16 = 3;
+    const TCP_BOUND_INACTIVE: u32 = 13;
+
+    let socket = Socket::new(
+        Domain::from(AF_NETLINK),
+        Type::DGRAM,
+        Some(Protocol::from(NETLINK_SOCK_DIAG)),
+    )?;
+    socket.set_read_timeout(Some(PATIENCE))?;
+    // struct nlmsghdr (16 bytes), then struct inet_diag_req_v2 (56 bytes): AF_INET, IPPROTO_TCP,
+    // no extensions, the states we want, and an all-zero inet_diag_sockid (every socket).
+    let mut request = Vec::with_capacity(72);
+    request.extend_from_slice(&72u32.to_ne_bytes());
+    request.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    request.extend_from_slice(&NLM_F_REQUEST_DUMP.to_ne_bytes());
+    request.extend_from_slice(&[0; 8]); // sequence number and port id: 0 is fine
+    request.extend_from_slice(&[2, 6, 0, 0]); // AF_INET, IPPROTO_TCP, extensions, padding
+    request.extend_from_slice(&(1u32 << TCP_BOUND_INACTIVE).to_ne_bytes());
+    request.extend_from_slice(&[0; 48]);
+    socket.send(&request)?; // no address: a netlink message goes to the kernel
+
+    let mut found = Vec::new();
+    let mut buffer = vec![0u8; 32 * 1024];
+    loop {
+        let received = (&socket).read(&mut buffer)?;
+        let mut at = 0;
+        while at + 16 <= received {
+            let field = |offset: usize, len: usize| &buffer[at + offset..at + offset + len];
+            let len = u32::from_ne_bytes(field(0, 4).try_into().unwrap()) as usize;
+            if len < 16 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a short netlink message",
+                ));
+            }
+            match u16::from_ne_bytes(field(4, 2).try_into().unwrap()) {
+                NLMSG_DONE => return Ok(found),
+                NLMSG_ERROR => {
+                    let code = i32::from_ne_bytes(field(16, 4).try_into().unwrap());
+                    return Err(io::Error::from_raw_os_error(-code));
+                }
+                _ => {
+                    // struct inet_diag_msg: family, state, timer, retransmits, then the
+                    // sockid, whose port and address are in network byte order.
+                    let state = field(17, 1)[0];
+                    let port = u16::from_be_bytes(field(20, 2).try_into().unwrap());
+                    let ip: [u8; 4] = field(24, 4).try_into().unwrap();
+                    found.push((SocketAddr::from((ip, port)), state));
+                }
+            }
+            at += (len + 3) & !3; // messages are aligned to 4 bytes
+        }
+    }
+}
+// ANCHOR_END: inet_diag

@@ -28,6 +28,7 @@
 //! | [`nonblocking`] | `O_NONBLOCK`, `EAGAIN`, `EINPROGRESS` | `cargo run --bin nonblocking` | `tests/nonblocking.rs` | Non-blocking sockets |
 //! | [`readiness`] | `poll(2)`, `epoll(7)` (Linux) | `cargo run --bin event_loop` | `tests/events.rs` | Event loops |
 //! | [`events`] | one thread, an `epoll` loop | `cargo run --bin echo_server_events` | `tests/events.rs`, `tests/faults.rs` | Event loops |
+//! | [`asynchronous`] | tokio: a task per connection, one thread | `cargo run --bin echo_server_async` | `tests/asynchronous.rs`, `tests/faults.rs` | Async (tokio) |
 //! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
 //!
 //! Helpers that the steps share: [`cli`] (every program's arguments, described once with `clap`:
@@ -55,6 +56,7 @@ pub mod step4_accept;
 pub mod step5_process;
 pub mod step6_close;
 
+pub mod asynchronous;
 pub mod bench;
 pub mod client;
 pub mod echo;

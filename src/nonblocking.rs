@@ -76,12 +76,17 @@ pub fn try_accept(listener: &Socket) -> io::Result<Option<(Socket, SocketAddr)>>
 /// `recv(2)` on a non-blocking socket: `Ok(None)` if nothing has arrived; `Ok(Some(empty))` is
 /// still end of file.
 pub fn try_recv(socket: &Socket, max: usize) -> io::Result<Option<Vec<u8>>> {
+    // EXERCISE 16.1
     let mut buffer = vec![0; max];
-    let received = not_yet((&*socket).read(&mut buffer))?;
-    Ok(received.map(|n| {
-        buffer.truncate(n);
-        buffer
-    }))
+    match (&*socket).read(&mut buffer) {
+        Ok(received) => {
+            buffer.truncate(received);
+            Ok(Some(buffer))
+        }
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(error) => Err(error),
+    }
+    // END EXERCISE 16.1
 }
 
 /// `send(2)` on a non-blocking socket: how many bytes the send buffer took (maybe fewer than
@@ -149,10 +154,12 @@ pub fn finish_connect(socket: &Socket, timeout: Duration) -> io::Result<()> {
             "the handshake did not finish in time",
         ));
     }
+    // EXERCISE 16.2
     match socket.take_error()? {
         None => Ok(()),
         Some(error) => Err(error),
     }
+    // END EXERCISE 16.2
 }
 // ANCHOR_END: connect
 

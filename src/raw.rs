@@ -1,7 +1,8 @@
 //! Raw sockets: `SOCK_RAW`, the third type the tutorial names.
 //!
 //! A raw socket skips TCP and UDP: the program writes the header of the protocol above IP itself,
-//! and reads whole IP packets, headers included. It is how `ping` sends ICMP echo requests and how
+//! and an IPv4 raw socket reads whole IP packets, headers included (an IPv6 one starts after the
+//! IPv6 header). It is how `ping` sends ICMP echo requests and how
 //! `tcpdump`-like tools and routing daemons see traffic. Because it can read and forge any packet,
 //! the kernel gives one only to root or to a program with the capability `CAP_NET_RAW`; anybody
 //! else gets `EPERM` (`ErrorKind::PermissionDenied`). On Linux an unprivileged `ping` uses an
@@ -9,10 +10,11 @@
 //! `net.ipv4.ping_group_range`.
 //!
 //! [`ping`] is the classic use: build an ICMP echo request by hand, send it with `sendto(2)`, and
-//! read packets until the matching echo reply comes back, its IPv4 header in front.
+//! read packets until the matching echo reply comes back, its IPv4 header in front. [`ping6`] does
+//! the same over IPv6, where the raw socket hands over no IP header: only the ICMPv6 message.
 
 use std::io::{self, Read};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -114,6 +116,44 @@ pub fn ping(to: Ipv4Addr, identifier: u16, timeout: Duration) -> io::Result<Icmp
     }
 }
 // ANCHOR_END: ping
+
+/// ICMPv6 type of an echo request (RFC 4443).
+pub const ECHO_REQUEST_V6: u8 = 128;
+/// ICMPv6 type of an echo reply.
+pub const ECHO_REPLY_V6: u8 = 129;
+
+// ANCHOR: ping6
+/// The same ping over IPv6: `socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)`, an echo request to
+/// `to`, and the bytes of the matching echo reply exactly as `recv(2)` returned them.
+///
+/// Two things differ from IPv4. We leave the checksum 0: for ICMPv6 the kernel always computes
+/// it (it covers the IPv6 addresses, which the kernel chooses). And what we read starts with the
+/// ICMPv6 header, type 129 at byte 0: an IPv6 raw socket never hands over the IPv6 header
+/// (RFC 3542, section 3); the addresses come from `recvfrom`, the rest from ancillary data.
+pub fn ping6(to: Ipv6Addr, identifier: u16, timeout: Duration) -> io::Result<Vec<u8>> {
+    let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
+    let mut request = vec![ECHO_REQUEST_V6, 0, 0, 0];
+    request.extend_from_slice(&identifier.to_be_bytes());
+    request.extend_from_slice(&1u16.to_be_bytes());
+    request.extend_from_slice(b"socket-steps");
+    socket.send_to(&request, &SockAddr::from(SocketAddr::from((to, 0))))?;
+    let deadline = Instant::now() + timeout;
+    let mut buffer = [0; 1500];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        socket.set_read_timeout(Some(left))?;
+        let received = (&socket).read(&mut buffer)?;
+        let packet = &buffer[..received];
+        let ours = packet.len() >= 8 && packet[4..6] == identifier.to_be_bytes();
+        if ours && packet[0] == ECHO_REPLY_V6 {
+            return Ok(packet.to_vec());
+        }
+    }
+}
+// ANCHOR_END: ping6
 
 // ANCHOR: syn
 /// A whole IPv4 packet carrying one TCP SYN from `from` to `to`, built by hand: the first

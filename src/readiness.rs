@@ -167,6 +167,7 @@ impl Epoll {
     /// This function directly corresponds to `epoll_ctl(EPOLL_CTL_ADD)`.
     pub fn add(&self, socket: &impl AsFd, token: u64, interest: Interest) -> io::Result<()> {
         use rustix::event::epoll;
+        // EXERCISE 17.1
         epoll::add(
             &self.fd,
             socket,
@@ -174,6 +175,7 @@ impl Epoll {
             epoll_flags(interest),
         )?;
         Ok(())
+        // END EXERCISE 17.1
     }
 
     /// Changes what we watch `socket` for (e.g. from readable to writable, under backpressure).

@@ -3,7 +3,7 @@
 //! The tutorial: `socket.socket(family, type)`. The *family* says which addresses the socket
 //! speaks (`AF_INET` for IPv4, `AF_INET6` for IPv6, `AF_UNIX` for a path on this machine); the
 //! *type* says how data moves (`SOCK_STREAM`: a reliable byte stream, TCP; `SOCK_DGRAM`: separate
-//! messages, UDP; `SOCK_RAW`: whole IP packets, for tools like `ping`).
+//! messages, UDP; `SOCK_RAW`: packets below TCP and UDP, for tools like `traceroute`).
 //!
 //! The kernel answers with a file descriptor, a small number like 3: a socket is a file the
 //! program can read and write. Nothing is sent on the network yet.
@@ -35,8 +35,9 @@ pub fn create_udp_socket(addr: SocketAddr) -> io::Result<Socket> {
     Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
 }
 
-/// Creates a raw IPv4 socket for ICMP, the protocol of `ping`: `socket(AF_INET, SOCK_RAW,
-/// IPPROTO_ICMP)`. A raw socket reads and writes whole IP packets, so it can forge traffic: the
+/// Creates a raw IPv4 socket for ICMP, the protocol of `ping` (which on Linux today prefers an
+/// ICMP datagram socket, needing no privilege): `socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)`. An IPv4
+/// raw socket reads whole IP packets and writes the ICMP header itself, so it can forge traffic: the
 /// kernel allows it only to root or a program with `CAP_NET_RAW`, and otherwise answers `EPERM`
 /// (`ErrorKind::PermissionDenied`).
 ///

@@ -55,7 +55,8 @@ pub fn local_addr(socket: &Socket) -> io::Result<SocketAddr> {
 /// TIME_WAIT: `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`, before `bind`.
 ///
 /// Without it, a server that closed connections first cannot bind its port again for about 60
-/// seconds on Linux. It never lets two sockets *listen* on the same address. std's
+/// seconds on Linux. It never lets two sockets *listen* on the same address (a different option,
+/// `SO_REUSEPORT`, does: the Experiments chapter shows both). std's
 /// `TcpListener::bind` sets it too on Unix. We do not set it on Windows, where it means something
 /// else (another program could take over the port), just as std does not.
 ///

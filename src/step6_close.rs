@@ -8,8 +8,9 @@
 //!   still send us its answer.
 //! - The side that closes *first* keeps the connection in TIME_WAIT (60 s on Linux), so that late
 //!   packets of this connection cannot be mistaken for a new one on the same ports.
-//! - Closing while unread data sits in our receive buffer sends a reset (RST) instead of a FIN:
-//!   the peer may see `ConnectionReset`.
+//! - Closing while unread data sits in our receive buffer sends a reset (RST) instead of a FIN, on
+//!   Linux and macOS (FreeBSD discards the data and sends a FIN): the peer reads what had arrived,
+//!   then gets `ConnectionReset`. A `shutdown(Write)` before the close does not prevent it.
 //!
 //! In Rust, `close(2)` happens when the socket is dropped: there is no `close` method to forget.
 //! std spelling:

@@ -23,8 +23,8 @@
 //! listener.accept().await?; tokio::spawn(async move { ... }); }`), but the waiting happens in the
 //! runtime, not in blocked threads. The limits stay: tokio's teaching server, mini-redis, stops
 //! accepting at `MAX_CONNECTIONS` (250) with a semaphore, exactly as [`serve_forever`] does with
-//! [`Config::max_clients`], and timeouts become `tokio::time::timeout` around a read. That is the
-//! next course; this one stays with threads.
+//! [`Config::max_clients`], and timeouts become `tokio::time::timeout` around a read:
+//! [`crate::asynchronous`] is this server on tokio.
 //!
 //! One subtlety of the write timeout: `SO_SNDTIMEO` bounds each `send(2)` call, not a whole
 //! reply, and a client that reads a few bytes now and then restarts it on every call. So each

@@ -8,7 +8,8 @@
 //!   closing the socket does **not** remove it. A server that restarts gets `AddrInUse` until the
 //!   file is gone. [`claim_path`] removes it, but only when it is safe: our own server made it
 //!   and has stopped (a lock beside it, `PATH.lock`, is free).
-//! - File permissions apply: a client needs write permission on the socket file to connect.
+//! - On Linux, file permissions apply: a client needs write permission on the socket file to
+//!   connect. Some systems ignore them (unix(7)): portable programs do not rely on them.
 //! - On Linux, a name that starts with a NUL byte lives in the *abstract namespace*: no file at
 //!   all, and the name disappears with the last socket ([`bind_abstract`], written `@name` by `ss`
 //!   and by our binaries).

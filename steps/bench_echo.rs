@@ -11,6 +11,8 @@
 //! total times are the median of the runs, latency percentiles are over all round trips of all runs.
 //! What the rows teach is in the book's "Performance" chapter and in `src/bench.rs`.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -21,6 +23,7 @@ use socket_steps::bench::{
 use socket_steps::cli;
 use socket_steps::cli::run_main;
 use socket_steps::step5_process::RECV_SIZE;
+use socket_steps::wire::{closed, Wire};
 
 /// How much to measure.
 struct Plan {
@@ -67,11 +70,18 @@ struct Args {
     /// A few seconds instead of a minute: one run, smaller sizes, every byte checked
     #[arg(long)]
     quick: bool,
+    /// Instead of the table, show Nagle's algorithm on the wire: two small writes, the second
+    /// held back until the first is acknowledged
+    #[command(flatten)]
+    wire: cli::WireFlags,
 }
 
 fn main() {
     run_main(|| {
         let args: Args = cli::parse()?;
+        if args.wire.wire || args.wire.pcap.is_some() {
+            return nagle_on_the_wire(&args.wire);
+        }
         let plan = if args.quick { &QUICK } else { &FULL };
         print_header(plan);
         throughput(plan)?;
@@ -82,6 +92,48 @@ fn main() {
         Ok(())
     })
 }
+
+// ANCHOR: nagle
+/// `--wire`: the small-messages rows of the table, packet by packet. A client writes
+/// `GET /ping`, then ` please\n`, and waits for the answer of a server that answers whole lines;
+/// three round trips with Nagle's algorithm (the default), then three with `TCP_NODELAY`.
+fn nagle_on_the_wire(flags: &cli::WireFlags) -> anyhow::Result<()> {
+    println!("Nagle's algorithm on the wire: two small writes, then the answer");
+    let mut wire = Wire::start(&flags.options())?;
+    let addr = start(Server::Lines)?;
+    println!("a server that answers each whole line listens on {addr}");
+    wire.watch(&[addr.port()]);
+    for nodelay in [false, true] {
+        println!();
+        let mut stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(nodelay)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        match nodelay {
+            false => println!("client: connect({addr}), TCP_NODELAY off (the default)"),
+            true => println!("client: connect({addr}), then set TCP_NODELAY"),
+        }
+        wire.show("connect", 3);
+        let mut answer = [0; 64];
+        for round in 1..=3 {
+            stream.write_all(b"GET /ping")?;
+            stream.write_all(b" please\n")?;
+            let mut got = 0;
+            while got < 17 {
+                got += match stream.read(&mut answer[got..])? {
+                    0 => bail!("the line server closed the connection"),
+                    n => n,
+                };
+            }
+            println!("round {round}: write 'GET /ping', write ' please\\n', read the answer");
+            // Every packet of the round, with its time after the first.
+            wire.show_timed_ms("round");
+        }
+        drop(stream);
+        wire.show_until("close", closed);
+    }
+    Ok(())
+}
+// ANCHOR_END: nagle
 
 fn print_header(plan: &Plan) {
     println!(

@@ -92,7 +92,10 @@ fn main() {
                     ) =>
                 {
                     println!("recv({fd}, {RECV_SIZE}) -> no reply within {REPLY_TIMEOUT:?}");
-                    explain("the server has not answered: it may never have accepted us (step 3).");
+                    explain("the server has not answered: it may never have accepted us (step 3),");
+                    explain("or, on Linux, its accept queue was full when our handshake's");
+                    explain("last packet arrived, and its kernel dropped it: our connect and");
+                    explain("send still succeed.");
                     break;
                 }
                 Err(error) => return Err(error).context("recv failed"),

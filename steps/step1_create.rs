@@ -44,7 +44,7 @@ fn main() {
         println!("later call (bind, listen, accept, send, recv, close).");
         println!("AF_INET / AF_INET6 speak IPv4 / IPv6 addresses; AF_UNIX speaks file paths.");
         println!("SOCK_STREAM is TCP (a byte stream), SOCK_DGRAM is UDP (separate messages),");
-        println!("SOCK_RAW is whole IP packets: only root (or CAP_NET_RAW) may open one.");
+        println!("SOCK_RAW is packets below TCP and UDP: only root (or CAP_NET_RAW) may open one.");
         // ANCHOR: close_all
         drop(attempts);
         println!("The program ends: every socket is closed (close(2)) and its number freed.");

@@ -41,8 +41,11 @@ fn main() {
             ));
         }
         narrate::kernel(bound, None);
-        explain("a socket that is only bound is not in the TCP table: it holds its port but");
-        explain("has no TCP state yet. listen (step 3) makes it appear as LISTEN.");
+        explain("a socket that is only bound is not in /proc/net/tcp, which lists listening and");
+        explain(
+            "connected sockets: it holds its port, still in state CLOSE. listen (step 3) makes",
+        );
+        explain("it appear as LISTEN.");
 
         println!();
         println!("Now the binds the kernel refuses, on purpose:");

@@ -892,3 +892,69 @@ fn heading_ids_match_mdbook() {
         ]
     );
 }
+
+/// The verdict (fourth column) of each statement row (`| 3.5 | ...`) of the claims appendix,
+/// grouped by the `## ` part it is in; the counting table itself is left out.
+fn claim_verdicts(claims: &str) -> Vec<(String, Vec<String>)> {
+    let mut parts: Vec<(String, Vec<String>)> = Vec::new();
+    for line in claims.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            parts.push((title.to_string(), Vec::new()));
+            continue;
+        }
+        let cells: Vec<&str> = line.split(" | ").map(str::trim).collect();
+        let numbered = cells.first().is_some_and(|first| {
+            let number = first.trim_start_matches("| ");
+            number.contains('.')
+                && number
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.')
+        });
+        if numbered && cells.len() > 3 {
+            if let Some((_, verdicts)) = parts.last_mut() {
+                verdicts.push(cells[3].to_string());
+            }
+        }
+    }
+    parts.retain(|(title, _)| title != "Counting the verdicts");
+    parts
+}
+
+#[test]
+fn the_claims_appendix_counts_its_verdicts_correctly() {
+    let claims = std::fs::read_to_string(book_src().join("claims.md")).unwrap();
+    let kinds = ["right", "imprecise", "wrong", "platform-dependent"];
+    let row = |name: &str, verdicts: &[String]| {
+        let counts: Vec<String> = kinds
+            .iter()
+            .map(|kind| verdicts.iter().filter(|v| v == kind).count().to_string())
+            .collect();
+        format!("| {name} | {} | {} |", verdicts.len(), counts.join(" | "))
+    };
+    let parts = claim_verdicts(&claims);
+    let mut all = Vec::new();
+    for (title, verdicts) in &parts {
+        for verdict in verdicts {
+            assert!(
+                kinds.contains(&verdict.as_str()),
+                "{title}: verdict {verdict:?}"
+            );
+        }
+        let expected = row(title, verdicts);
+        assert!(
+            claims.contains(&expected),
+            "the count says otherwise; expected {expected}"
+        );
+        all.extend(verdicts.iter().cloned());
+    }
+    let bold: Vec<String> = kinds
+        .iter()
+        .map(|kind| format!("**{}**", all.iter().filter(|v| v == kind).count()))
+        .collect();
+    let expected = format!("| **all** | **{}** | {} |", all.len(), bold.join(" | "));
+    assert!(
+        claims.contains(&expected),
+        "the total says otherwise; expected {expected}"
+    );
+    assert_eq!(all.len(), 53, "every statement of the tutorial has its row");
+}

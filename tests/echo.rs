@@ -169,3 +169,37 @@ fn our_client_talks_to_the_tutorials_python_server() {
         "Client received: '|From Server| Hello network world'\n"
     );
 }
+
+// ANCHOR: python_after_step6
+/// Step 6's server closes first, so its side of the connection stays in TIME_WAIT for 60 s. The
+/// tutorial's Python server does not set `SO_REUSEADDR`, so on that same port it fails with
+/// `Errno 98` until the TIME_WAIT is gone (ours set the option and bind at once).
+#[test]
+#[cfg(target_os = "linux")]
+fn right_after_step_6_the_tutorials_python_server_cannot_bind_its_port() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let step6 = support::run(
+        env!("CARGO_BIN_EXE_step6_close"),
+        &["127.0.0.1:0", "--with-client"],
+    );
+    support::assert_success(&step6);
+    let text = support::stdout(&step6);
+    let port = text
+        .split("listening on 127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .expect("step 6 says where it listens");
+    let output = support::run(
+        python,
+        &[&support::python_file("seed_server.py"), "127.0.0.1", port],
+    );
+    assert!(!output.status.success());
+    let error = support::stderr(&output);
+    assert!(
+        error.contains("[Errno 98] Address already in use"),
+        "{error}"
+    );
+}
+// ANCHOR_END: python_after_step6

@@ -26,6 +26,117 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 #[test]
+fn ex17_1_an_added_socket_comes_back_with_its_token_when_ready() {
+    use socket_steps::readiness::{Epoll, Interest};
+    let (client, server, _, _) = support::socket_pair();
+    let mut epoll = Epoll::new(8).unwrap();
+    epoll.add(&server, 42, Interest::Read).unwrap();
+    let quiet = epoll.wait(Some(Duration::ZERO)).unwrap();
+    assert_eq!(
+        quiet.len(),
+        0,
+        "nothing was sent yet, so nothing is ready: {quiet:?}"
+    );
+    (&client).write_all(b"x").unwrap();
+    let ready = epoll.wait(Some(LIMIT)).unwrap();
+    let tokens: Vec<u64> = ready.iter().map(|(token, _)| *token).collect();
+    assert_eq!(
+        tokens,
+        vec![42],
+        "the server side is readable, with the token we gave it"
+    );
+    assert!(ready[0].1.readable, "it is readable: {ready:?}");
+}
+
+#[test]
+fn ex17_1_add_watches_for_the_interest_it_is_given() {
+    use socket_steps::readiness::{Epoll, Interest};
+    let (_client, server, _, _) = support::socket_pair();
+    let mut epoll = Epoll::new(8).unwrap();
+    epoll.add(&server, 7, Interest::Write).unwrap();
+    let ready = epoll.wait(Some(LIMIT)).unwrap();
+    assert_eq!(
+        ready.len(),
+        1,
+        "a new connection has room to send: writable"
+    );
+    assert_eq!(ready[0].0, 7);
+    assert!(ready[0].1.writable && !ready[0].1.readable, "{ready:?}");
+    // Adding the same socket twice is the kernel's EEXIST: proof that add really added it.
+    let again = epoll.add(&server, 8, Interest::Read);
+    assert!(
+        again.is_err(),
+        "a second EPOLL_CTL_ADD of one socket must fail (EEXIST)"
+    );
+}
+
+#[test]
+fn ex17_2_send_reply_sends_prefix_and_piece_when_there_is_room() {
+    use socket_steps::events::send_reply;
+    let (client, server, _, _) = support::socket_pair();
+    server.set_nonblocking(true).unwrap();
+    let unsent = send_reply(&server, b"Hello network world").unwrap();
+    assert_eq!(
+        unsent,
+        Vec::<u8>::new(),
+        "the kernel had room for all of it"
+    );
+    read_echo_raw(&client, b"|From Server| Hello network world");
+}
+
+/// Reads exactly `expected.len()` bytes and compares.
+fn read_echo_raw(client: &socket2::Socket, expected: &[u8]) {
+    let mut got = vec![0; expected.len()];
+    (&*client).read_exact(&mut got).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(expected)
+    );
+}
+
+/// The client never reads until the end: replies back up. Whatever `send_reply` did not send it
+/// must hand back, so that what the client receives plus what came back is every reply, in
+/// order; and a full send buffer (WouldBlock) is not an error.
+#[test]
+fn ex17_2_send_reply_hands_back_what_the_kernel_did_not_take() {
+    use socket_steps::events::send_reply;
+    let (client, server, _, _) = support::socket_pair();
+    server.set_nonblocking(true).unwrap();
+    let mut sent_stream = Vec::new();
+    let mut unsent = Vec::new();
+    for round in 0..100_000u32 {
+        let piece = vec![b'a' + (round % 26) as u8; 1000];
+        sent_stream.extend_from_slice(b"|From Server| ");
+        sent_stream.extend_from_slice(&piece);
+        unsent = send_reply(&server, &piece).expect("a full send buffer is not an error");
+        if !unsent.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        !unsent.is_empty(),
+        "100 MB went out without the buffers ever filling"
+    );
+    assert!(
+        unsent.len() <= 1014,
+        "at most one reply (14 + 1000 bytes) can be left over, got {}",
+        unsent.len()
+    );
+    drop(server); // FIN: the client reads to the end
+    let mut received = Vec::new();
+    (&client).read_to_end(&mut received).unwrap();
+    received.extend_from_slice(&unsent);
+    assert!(
+        received == sent_stream,
+        "what the client received ({} bytes) + what send_reply handed back ({}) is not every \
+         reply in order ({} bytes)",
+        received.len() - unsent.len(),
+        unsent.len(),
+        sent_stream.len()
+    );
+}
+
+#[test]
 fn holds_a_thousand_connections_within_2_kib_each() {
     const CLIENTS: usize = 1000;
     let server = start_server(EVENTS, &["127.0.0.1:0", "--quiet"]);
@@ -134,4 +245,22 @@ fn the_event_loop_program_serves_whoever_is_ready() {
             "recv(fd 7, 1024) -> 0 bytes: end of file",
         ],
     );
+}
+
+/// The idle deadline comes from the timer heap: a quiet client is closed after it (we read end
+/// of file), and the log says why; a client that keeps talking is not.
+#[test]
+fn a_quiet_client_is_closed_after_the_idle_timeout() {
+    let server = start_server(EVENTS, &["127.0.0.1:0", "--idle-timeout=500ms"]);
+    let mut quiet = support::connect(server.addr);
+    quiet.write_all(b"hello").unwrap();
+    read_echo(&mut quiet, b"hello", LIMIT).unwrap();
+    let mut buffer = [0; 16];
+    assert_eq!(
+        quiet.read(&mut buffer).expect("end of file, not an error"),
+        0,
+        "the server should have closed the quiet client"
+    );
+    wait_for_line(&server.lines, "timed out (quiet)");
+    assert_answers(server.addr, "an idle timeout");
 }

@@ -79,6 +79,34 @@ fn send_may_take_only_part_and_write_all_loops() -> io::Result<()> {
 }
 // ANCHOR_END: partial_send
 
+// ANCHOR: blocking_send
+#[test]
+#[cfg(target_os = "linux")]
+fn a_blocking_send_waits_until_all_is_queued_and_a_send_timeout_cuts_it() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    client.set_send_buffer_size(4096)?;
+    client.set_write_timeout(None)?; // blocking, no timeout: loopback_pair set one
+    let data = vec![7u8; 1 << 20]; // 1 MiB, far more than the buffers hold
+    let reader = std::thread::spawn(move || recv_until_closed(&server).map(|all| all.len()));
+    // One send(2): Linux returns only when every byte is in the send buffer (not sent yet!).
+    assert_eq!(
+        send(&client, &data)?,
+        data.len(),
+        "one blocking send, all of it"
+    );
+    finish_sending(&client)?;
+    assert_eq!(reader.join().unwrap()?, data.len());
+
+    // With SO_SNDTIMEO, the same call returns what it queued when the time runs out.
+    let (client, _server_not_reading) = loopback_pair()?;
+    client.set_send_buffer_size(4096)?;
+    client.set_write_timeout(Some(std::time::Duration::from_millis(200)))?;
+    let sent = send(&client, &data)?;
+    assert!(sent > 0 && sent < data.len(), "a partial count: {sent}");
+    Ok(())
+}
+// ANCHOR_END: blocking_send
+
 // ANCHOR: tx_queue
 #[test]
 #[cfg(target_os = "linux")]
@@ -175,18 +203,6 @@ fn listen_zero_still_queues_one() -> io::Result<()> {
 }
 // ANCHOR_END: backlog_zero
 
-/// Sets one of the kernel's per-namespace settings, `net.ipv4.NAME`, by writing
-/// `/proc/sys/net/ipv4/NAME`. Only ever inside a network namespace that the test made: on the
-/// host it would change the setting for every program, so we refuse.
-#[cfg(target_os = "linux")]
-fn set_namespace_sysctl(name: &str, value: &str) -> io::Result<()> {
-    assert!(
-        support::in_a_private_network(),
-        "net.ipv4.{name} may be changed only inside a namespace of the test's own"
-    );
-    std::fs::write(format!("/proc/sys/net/ipv4/{name}"), value)
-}
-
 /// A counter of `/proc/net/netstat`'s `TcpExt` group; in a namespace of our own it starts at 0.
 #[cfg(target_os = "linux")]
 fn tcp_counter(name: &str) -> u64 {
@@ -200,7 +216,7 @@ fn tcp_counter(name: &str) -> u64 {
 fn a_syn_that_meets_a_full_queue_is_dropped_even_with_abort_on_overflow() {
     support::in_private_network(|| {
         // Our own namespace: this setting is ours alone, and the counters start at 0.
-        set_namespace_sysctl("tcp_abort_on_overflow", "1")?;
+        support::sysctl("net.ipv4.tcp_abort_on_overflow", "1");
         let listener = listening_socket(loopback(), 0)?; // room for one
         let addr = local_addr(&listener)?;
         let _queued = connect(addr, PATIENCE)?;
@@ -287,7 +303,7 @@ fn a_final_ack_that_meets_a_full_queue_leaves_the_client_waiting() {
         return; // skipped, with the reason (a failure under SOCKET_STEPS_STRICT=1)
     };
     support::in_private_network(|| {
-        set_namespace_sysctl("tcp_abort_on_overflow", "0")?; // the default
+        support::sysctl("net.ipv4.tcp_abort_on_overflow", "0"); // the default
         let (answer, server_side) = third_client_meets_a_full_queue(python)?;
         let error = answer.expect_err("nobody answers the third client");
         assert!(
@@ -310,7 +326,7 @@ fn with_abort_on_overflow_a_final_ack_that_meets_a_full_queue_gets_a_reset() {
         return; // skipped, with the reason (a failure under SOCKET_STEPS_STRICT=1)
     };
     support::in_private_network(|| {
-        set_namespace_sysctl("tcp_abort_on_overflow", "1")?;
+        support::sysctl("net.ipv4.tcp_abort_on_overflow", "1");
         let (answer, server_side) = third_client_meets_a_full_queue(python)?;
         let error = answer.expect_err("the server's kernel resets the third client");
         assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}");
@@ -329,9 +345,9 @@ fn syn_retransmissions_follow_the_running_kernels_settings() {
     support::in_private_network(|| {
         // A short schedule, in our namespace only: one retry, and one linear retry on a kernel
         // that has them (6.5 and later). The host keeps its own (default: 6 and 4, 131 s).
-        set_namespace_sysctl("tcp_syn_retries", "1")?;
+        support::sysctl("net.ipv4.tcp_syn_retries", "1");
         if std::path::Path::new("/proc/sys/net/ipv4/tcp_syn_linear_timeouts").exists() {
-            set_namespace_sysctl("tcp_syn_linear_timeouts", "1")?;
+            support::sysctl("net.ipv4.tcp_syn_linear_timeouts", "1");
         }
         let settings = SynRetries::of_this_kernel().expect("readable settings");
         let schedule = settings.schedule();
@@ -462,14 +478,46 @@ fn shutdown_write_is_a_half_close() -> io::Result<()> {
 // ANCHOR_END: half_close
 
 // ANCHOR: reset
+/// Waits until the kernel has forgotten the connection `local` → `remote` (after a reset, a
+/// socket leaves `/proc/net/tcp` at once).
+#[cfg(target_os = "linux")]
+fn wait_until_gone(local: SocketAddr, remote: SocketAddr) {
+    socket_steps::proc_net::wait_until(local, Some(remote), PATIENCE, |entry| entry.is_none());
+}
+
 #[test]
+#[cfg(target_os = "linux")]
 fn close_with_unread_data_sends_a_reset() -> io::Result<()> {
     let (client, server) = loopback_pair()?;
+    send_all(&server, b"bye")?; // the client will read this only later
     send_all(&client, b"never read")?;
     wait_for_bytes(&server, 10)?; // the bytes sit in the server's receive buffer
+    wait_for_bytes(&client, 3)?;
+    let addrs = (local_addr(&client)?, local_addr(&server)?);
     close(server); // unread data: the kernel sends RST instead of FIN
+    wait_until_gone(addrs.0, addrs.1);
+    // What arrived before the reset is still read first; then the reset; then end of stream.
+    assert_eq!(recv(&client, 1024)?, b"bye");
     let error = recv(&client, 1024).expect_err("a reset, not an end of stream");
     assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
+    assert_eq!(recv(&client, 1024)?, b"", "after the reset: end of stream");
+    Ok(())
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn shutdown_before_close_does_not_prevent_the_reset() -> io::Result<()> {
+    let (client, server) = loopback_pair()?;
+    let addrs = (local_addr(&client)?, local_addr(&server)?);
+    send_all(&client, b"never read")?;
+    wait_for_bytes(&server, 10)?;
+    finish_sending(&server)?; // shutdown(SHUT_WR): a FIN goes out first...
+    close(server); // ...but unread data remains, so close still sends RST
+    wait_until_gone(addrs.0, addrs.1);
+    // The FIN came first, so the client reads end of stream; the reset shows on its next send.
+    assert_eq!(recv(&client, 1024)?, b"");
+    let error = send(&client, b"anyone?").expect_err("the connection was reset");
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe, "{error}");
     Ok(())
 }
 // ANCHOR_END: reset
@@ -663,6 +711,50 @@ fn reuse_address_never_allows_two_listeners() -> io::Result<()> {
     Ok(())
 }
 // ANCHOR_END: never_two_listeners
+
+// ANCHOR: reuse_port
+#[test]
+#[cfg(target_os = "linux")]
+fn reuse_port_lets_two_sockets_listen_on_one_address() -> io::Result<()> {
+    let listen_with_reuse_port = |addr: SocketAddr| -> io::Result<socket2::Socket> {
+        let socket = socket_steps::step1_create::create_tcp_socket(addr)?;
+        socket.set_reuse_port(true)?; // SO_REUSEPORT, on both sockets, before bind
+        socket_steps::step2_bind::bind(&socket, addr)?;
+        socket_steps::step3_listen::listen(&socket, 5)?;
+        Ok(socket)
+    };
+    let first = listen_with_reuse_port(loopback())?;
+    let addr = local_addr(&first)?;
+    let second = listen_with_reuse_port(addr)?;
+    assert_eq!(local_addr(&second)?, addr, "two listeners, one address");
+    Ok(())
+}
+// ANCHOR_END: reuse_port
+
+// ANCHOR: wildcard_and_specific
+#[test]
+#[cfg(target_os = "linux")]
+fn linux_lets_reuse_address_sockets_share_a_port_until_one_listens() -> io::Result<()> {
+    let reuse_and_bind = |addr: SocketAddr| -> io::Result<socket2::Socket> {
+        let socket = socket_steps::step1_create::create_tcp_socket(addr)?;
+        socket.set_reuse_address(true)?;
+        socket_steps::step2_bind::bind(&socket, addr)?;
+        Ok(socket)
+    };
+    // Two bound sockets, neither listening, both with SO_REUSEADDR: one port, no error.
+    let first = reuse_and_bind(loopback())?;
+    let addr = local_addr(&first)?;
+    let _second = reuse_and_bind(addr)?;
+    drop(_second);
+    // Once one listens on 127.0.0.1, the wildcard 0.0.0.0 on the same port is refused, although
+    // the addresses differ (the BSDs allow it).
+    socket_steps::step3_listen::listen(&first, 5)?;
+    let wildcard = SocketAddr::from(([0, 0, 0, 0], addr.port()));
+    let error = reuse_and_bind(wildcard).expect_err("the wildcard overlaps 127.0.0.1");
+    assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+    Ok(())
+}
+// ANCHOR_END: wildcard_and_specific
 
 // ANCHOR: refused
 #[test]

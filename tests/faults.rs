@@ -65,12 +65,20 @@ const EVENTS: Kind = Kind {
     concurrent: true,
 };
 
+const ASYNC: Kind = Kind {
+    name: "async",
+    exe: env!("CARGO_BIN_EXE_echo_server_async"),
+    test_args: &["--idle-timeout=2", "--write-timeout=1"],
+    concurrent: true,
+};
+
 /// Every echo server: the one list that the fault tests run against.
 const SERVERS: &[Kind] = &[
     SERIAL,
     THREADED,
     #[cfg(target_os = "linux")]
     EVENTS,
+    ASYNC,
 ];
 
 /// The servers that serve many clients at once.
@@ -218,7 +226,6 @@ fn concurrent_servers_survive_a_client_that_sends_10_mb_without_reading() {
 /// of them is also a legitimate slow client (a person typing into `nc`): the server cannot tell.
 /// A normal client must be answered while the whole crowd is still trickling, and every trickler
 /// must have been served too (an echo of each of its bytes).
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // only the events server runs it so far
 fn a_normal_client_is_served_while_a_slowloris_crowd_trickles(kind: &Kind) {
     let server = kind.start(&["--idle-timeout=1"]);
     let crowd: Vec<TcpStream> = (0..150).map(|_| support::connect(server.addr)).collect();
@@ -269,6 +276,13 @@ fn a_normal_client_is_served_while_a_slowloris_crowd_trickles(kind: &Kind) {
 #[test]
 fn events_serves_a_normal_client_while_a_slowloris_crowd_trickles() {
     a_normal_client_is_served_while_a_slowloris_crowd_trickles(&EVENTS);
+}
+
+/// The same lesson with tokio: a task per connection, and the crowd costs a few hundred bytes
+/// a client.
+#[test]
+fn async_serves_a_normal_client_while_a_slowloris_crowd_trickles() {
+    a_normal_client_is_served_while_a_slowloris_crowd_trickles(&ASYNC);
 }
 
 /// A deterministic mix of chunk lengths and byte values: every byte must come back, in order.

@@ -106,3 +106,34 @@ fn threaded_server_keeps_each_clients_bytes_apart() {
         client.join().expect("a client failed");
     }
 }
+
+// ANCHOR: why_not_16
+/// The answer to the chapter's last question, "why not 16?". `ulimit -n 16` limits descriptor
+/// *numbers*: every new descriptor must be below 16. Some of those numbers are taken before the
+/// first client comes: 0, 1 and 2, the listener, and any descriptor the process inherited. The
+/// server accepts exactly one client per number left.
+#[test]
+#[cfg(target_os = "linux")]
+fn under_ulimit_16_the_server_accepts_one_client_per_free_descriptor_number() {
+    let command = format!("ulimit -n 16 && exec '{THREADED}' 127.0.0.1:0");
+    let server = start_server("sh", &["-c", &command]);
+    let taken = std::fs::read_dir(format!("/proc/{}/fd", server.child.id()))
+        .expect("the server's descriptors")
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|fd| *fd < 16)
+        .count();
+    let _clients: Vec<_> = (0..20).map(|_| support::connect(server.addr)).collect();
+    let mut accepted = 0;
+    loop {
+        let line = wait_for_line(&server.lines, "");
+        if line.contains("accept failed") {
+            break;
+        }
+        if line.contains("connected by") {
+            accepted += 1;
+        }
+    }
+    println!("{taken} descriptor numbers below 16 were taken; {accepted} clients accepted");
+    assert_eq!(accepted, 16 - taken);
+}
+// ANCHOR_END: why_not_16

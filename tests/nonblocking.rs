@@ -24,6 +24,86 @@ fn nonblocking_listener() -> (socket2::Socket, std::net::SocketAddr) {
     (listener, addr)
 }
 
+/// Waits (at most [`LIMIT`]) until `socket` is readable: with poll, never with a sleep.
+fn wait_readable(socket: &socket2::Socket) {
+    socket_steps::readiness::poll_one(socket, socket_steps::readiness::Interest::Read, Some(LIMIT))
+        .unwrap();
+}
+
+#[test]
+fn ex16_1_try_recv_says_none_while_nothing_has_arrived() {
+    let (_client, server, _, _) = support::socket_pair();
+    set_nonblocking(&server, true).unwrap();
+    assert_eq!(
+        try_recv(&server, 1024).expect("WouldBlock is not an error: it is Ok(None)"),
+        None,
+        "nothing was sent: try_recv must say `not yet` (Ok(None)), not Some(bytes)"
+    );
+}
+
+#[test]
+fn ex16_1_try_recv_returns_exactly_the_bytes_that_arrived() {
+    let (client, server, _, _) = support::socket_pair();
+    set_nonblocking(&server, true).unwrap();
+    std::io::Write::write_all(&mut &client, b"Hello network world").unwrap();
+    wait_readable(&server);
+    assert_eq!(
+        try_recv(&server, 1024).unwrap(),
+        Some(b"Hello network world".to_vec()),
+        "19 bytes were sent and are waiting"
+    );
+    std::io::Write::write_all(&mut &client, &[7; 3000]).unwrap();
+    wait_readable(&server);
+    let piece = try_recv(&server, 1024)
+        .unwrap()
+        .expect("3000 bytes are waiting");
+    assert!(
+        !piece.is_empty() && piece.len() <= 1024,
+        "try_recv(1024) returned {} bytes",
+        piece.len()
+    );
+}
+
+#[test]
+fn ex16_1_try_recv_returns_empty_at_end_of_file() {
+    let (client, server, _, _) = support::socket_pair();
+    set_nonblocking(&server, true).unwrap();
+    drop(client);
+    wait_readable(&server);
+    assert_eq!(
+        try_recv(&server, 1024).unwrap(),
+        Some(Vec::new()),
+        "the client closed: 0 bytes is end of file (Some(empty)), not `not yet` (None)"
+    );
+}
+
+#[test]
+fn ex16_2_finish_connect_is_ok_when_the_handshake_succeeded() {
+    use socket_steps::nonblocking::finish_connect;
+    let (listener, addr) = nonblocking_listener();
+    let (client, _) = start_connect(addr).unwrap();
+    assert!(
+        finish_connect(&client, LIMIT).is_ok(),
+        "someone listens at {addr}: the connect succeeded"
+    );
+    wait_readable(&listener);
+    assert!(try_accept(&listener).unwrap().is_some());
+}
+
+#[test]
+fn ex16_2_finish_connect_reports_a_refusal_from_so_error() {
+    use socket_steps::nonblocking::finish_connect;
+    let closed = socket_steps::step2_bind::create_and_bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = local_addr(&closed).unwrap();
+    let (client, _) = start_connect(addr).expect("the connect starts (EINPROGRESS)");
+    let result = finish_connect(&client, LIMIT);
+    assert_eq!(
+        result.as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::ConnectionRefused),
+        "nobody listens at {addr}: SO_ERROR holds ECONNREFUSED, got {result:?}"
+    );
+}
+
 #[test]
 fn accept_on_an_empty_queue_would_block_instead_of_waiting() {
     let (listener, _) = nonblocking_listener();

@@ -12,7 +12,7 @@ use {
     socket_steps::raw::{ping, ECHO_REPLY},
     socket_steps::step1_create::{create_raw_socket, explain_raw_error},
     std::io,
-    std::net::Ipv4Addr,
+    std::net::{Ipv4Addr, Ipv6Addr},
     std::time::Duration,
 };
 
@@ -62,6 +62,25 @@ fn root_can_ping_loopback_with_a_raw_socket() -> io::Result<()> {
     Ok(())
 }
 // ANCHOR_END: ping
+
+// ANCHOR: ping6
+#[test]
+#[cfg(target_os = "linux")]
+fn an_ipv6_raw_socket_reads_no_ip_header() {
+    // In a network namespace of our own (root there), whose loopback has ::1.
+    support::in_private_network(|| {
+        let reply = socket_steps::raw::ping6(Ipv6Addr::LOCALHOST, 0x5354, Duration::from_secs(10))?;
+        // Byte 0 is the ICMPv6 type: no 40-byte IPv6 header in front, unlike IPv4's 20 bytes.
+        assert_eq!(reply[0], socket_steps::raw::ECHO_REPLY_V6, "{reply:?}");
+        assert_eq!(
+            &reply[8..],
+            b"socket-steps",
+            "our payload, right after the ICMPv6 header"
+        );
+        Ok(())
+    });
+}
+// ANCHOR_END: ping6
 
 // ANCHOR: unprivileged
 #[test]

@@ -71,6 +71,40 @@ fn a_bound_socket_is_not_in_the_tcp_table_until_it_listens() {
     assert_eq!(states(snapshot().unwrap()), vec![TcpState::Listen]);
 }
 
+// ANCHOR: inet_diag
+#[test]
+#[cfg(target_os = "linux")]
+fn the_kernel_lists_a_bound_only_socket_when_asked_through_inet_diag() {
+    use socket_steps::experiments::bound_only_tcp_sockets;
+    let socket = create_tcp_socket(loopback_any_port()).unwrap();
+    bind(&socket, loopback_any_port()).unwrap();
+    let bound = local_addr(&socket).unwrap();
+    let found = bound_only_tcp_sockets().expect("an inet_diag dump");
+    if found.is_empty() && !kernel_at_least(6, 8) {
+        support::skip("this kernel dumps no bound-only sockets (older than 6.8)");
+        return;
+    }
+    // Not in /proc/net/tcp (the test above), but the kernel knows it: state 7, CLOSE.
+    assert!(found.contains(&(bound, 7)), "{bound} in {found:?}");
+    socket.listen(1).unwrap();
+    let found = bound_only_tcp_sockets().expect("an inet_diag dump");
+    assert!(
+        !found.iter().any(|(addr, _)| *addr == bound),
+        "listening now"
+    );
+}
+// ANCHOR_END: inet_diag
+
+/// Whether the running kernel is at least `major.minor` (from `/proc/sys/kernel/osrelease`).
+#[cfg(target_os = "linux")]
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u32>().ok());
+    (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0)) >= (major, minor)
+}
+
 #[test]
 fn the_binary_shows_each_refusal() {
     let output = support::run(STEP2, &["127.0.0.1:0"]);

@@ -92,3 +92,24 @@ fn the_binary_waits_for_a_client_from_another_terminal() {
     support::wait_for_line(&server.lines, "Next: exchange data");
     assert!(server.wait_for_exit(), "step4_accept should end cleanly");
 }
+
+// ANCHOR: wildcard_local_addr
+#[test]
+#[cfg(target_os = "linux")]
+fn a_connection_of_a_wildcard_listener_has_the_address_the_client_used() {
+    // 0.0.0.0 is every interface, so we listen on it only in a network namespace of our own.
+    support::in_private_network(|| {
+        let listener = listening_socket("0.0.0.0:0".parse().unwrap(), 5)?;
+        let port = local_addr(&listener)?.port();
+        // Linux routes all of 127.0.0.0/8 to the loopback interface: two addresses to choose from.
+        for ip in ["127.0.0.1", "127.0.0.2"] {
+            let target = SocketAddr::new(ip.parse().unwrap(), port);
+            let _client = connect(target, support::LIMIT)?;
+            let (connection, _) = accept(&listener)?;
+            // Not 0.0.0.0: the accepted socket has the specific address the client connected to.
+            assert_eq!(local_addr(&connection)?, target);
+        }
+        Ok(())
+    });
+}
+// ANCHOR_END: wildcard_local_addr

@@ -211,3 +211,53 @@ fn a_receiver_that_falls_behind_loses_datagrams_and_the_sender_never_knows() {
     });
 }
 // ANCHOR_END: loss
+
+// ANCHOR: recverr
+/// An unconnected UDP socket sends to a port where nothing is bound, first as usual, then with
+/// the option `IP_RECVERR` (ip(7)). Neither std nor socket2 can set that option, and reading
+/// its error queue (`recvmsg` with `MSG_ERRQUEUE`) needs ancillary data, so the probe is a few
+/// lines of Python, the tutorial's language.
+#[cfg(target_os = "linux")]
+const RECVERR_PROBE: &str = r#"
+import socket, struct, sys
+IP_RECVERR = 11  # from <linux/in.h>; Python's socket module has no name for it
+port = int(sys.argv[1])
+for recverr in (0, 1):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, recverr)
+    s.settimeout(0.5)
+    s.sendto(b"anyone?", ("127.0.0.1", port))  # unconnected: sendto, no connect
+    try:
+        s.recvfrom(1024)
+        print(f"IP_RECVERR={recverr}: a datagram")
+    except ConnectionRefusedError:
+        _, ancillary, _, to = s.recvmsg(1024, 1024, socket.MSG_ERRQUEUE)
+        errno, origin, kind, code = struct.unpack_from("=IBBB", ancillary[0][2])
+        print(f"IP_RECVERR={recverr}: refused; error queue: errno {errno}, origin {origin}, "
+              f"ICMP type {kind} code {code}, for {to[0]}:{to[1]}")
+    except socket.timeout:
+        print(f"IP_RECVERR={recverr}: silence")
+"#;
+
+#[test]
+#[cfg(target_os = "linux")]
+fn with_ip_recverr_an_unconnected_socket_hears_of_icmp_errors() {
+    let Some(python) = support::python3() else {
+        return; // skipped, with the reason (a failure under SOCKET_STEPS_STRICT=1)
+    };
+    // In a namespace of our own, nothing is bound to port 9 (discard).
+    support::in_private_network(|| {
+        let output = std::process::Command::new(python)
+            .args(["-c", RECVERR_PROBE, "9"])
+            .output()?;
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "IP_RECVERR=0: silence\n\
+             IP_RECVERR=1: refused; error queue: errno 111, origin 2, ICMP type 3 code 3, \
+             for 127.0.0.1:9\n",
+            "{output:?}"
+        );
+        Ok(())
+    });
+}
+// ANCHOR_END: recverr

@@ -444,3 +444,24 @@ fn a_path_that_is_not_utf8_works() {
     support::assert_success(&output);
     server.stop();
 }
+
+// ANCHOR: permissions
+#[test]
+#[cfg(target_os = "linux")]
+fn on_linux_connecting_needs_write_permission_on_the_socket_file() {
+    // Root passes every permission check, so as root (as in CI) this runs in a child as nobody.
+    support::as_nobody(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = fresh_path("permissions");
+        let _listener = unix_domain::listening_socket(&path, 5)?;
+        // Read permission only, even for the file's owner: connect(2) is refused.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400))?;
+        let error = unix_domain::connect(&path).expect_err("no write permission");
+        assert_eq!(error.kind(), io::ErrorKind::PermissionDenied, "{error}");
+        // Write permission: connect(2) succeeds.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        unix_domain::connect(&path)?;
+        std::fs::remove_file(&path)
+    });
+}
+// ANCHOR_END: permissions

@@ -50,6 +50,33 @@ pub const SETTLE: Duration = Duration::from_secs(1);
 /// How long [`Wire::show_timed`] waits after the last packet for another one.
 pub const QUIET: Duration = Duration::from_millis(200);
 
+/// The shortest wait [`Wire::show_timed_ms`] prints: the kernel's own waits (a delayed ACK, 40 ms
+/// or more) are longer; the few milliseconds a busy machine takes to run a program are shorter.
+pub const NOTICED: Duration = Duration::from_millis(20);
+
+/// How [`Wire`] prints the time of a packet after the first of its call.
+#[derive(Debug, Clone, Copy)]
+enum Clock {
+    Seconds,
+    Milliseconds,
+}
+
+impl Clock {
+    /// `call` with the time `after`, rounded; nothing for less than a second, or less than
+    /// [`NOTICED`] in milliseconds: what a busy machine's scheduling adds, not a kernel's timer.
+    fn label(self, call: &str, after: Duration) -> String {
+        let (value, unit) = match self {
+            Clock::Seconds => (after.as_secs_f64().round(), "s"),
+            Clock::Milliseconds if after < NOTICED => (0.0, "ms"),
+            Clock::Milliseconds => ((after.as_secs_f64() * 1000.0).round(), "ms"),
+        };
+        match value > 0.0 {
+            true => format!("{call} +{value} {unit}"),
+            false => call.to_string(),
+        }
+    }
+}
+
 /// What the reader asked for on the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WireOptions {
@@ -161,17 +188,29 @@ impl Wire {
                 break decoded.len();
             }
         };
-        live.print(call, taken, false);
+        live.print(call, taken, None);
     }
 
     /// Prints every packet that has come, and any that follow within [`QUIET`] of the last, under
     /// `call`, each with its time after the first (`connect +1 s`): for a call whose packets were
     /// all sent before it returned, however many, like the SYNs of a `connect` that timed out.
     pub fn show_timed(&mut self, call: &str) {
+        self.show_quiet(call, Clock::Seconds);
+    }
+
+    /// Like [`show_timed`](Self::show_timed), with times in milliseconds (`write +41 ms`) from
+    /// [`NOTICED`] on, for what the kernel holds back for tens of milliseconds: Nagle's
+    /// algorithm, delayed ACKs.
+    pub fn show_timed_ms(&mut self, call: &str) {
+        self.show_quiet(call, Clock::Milliseconds);
+    }
+
+    /// Prints every packet until none has come for [`QUIET`], under `call`, timed by `clock`.
+    fn show_quiet(&mut self, call: &str, clock: Clock) {
         let Some(live) = &mut self.live else { return };
         while live.receive_until(Instant::now() + QUIET) {}
         let all = live.pending.len();
-        live.print(call, all, true);
+        live.print(call, all, Some(clock));
     }
 
     /// Every packet shown so far, in order (for a sequence diagram).
@@ -204,16 +243,14 @@ impl Live {
     }
 
     /// Prints (and writes to the pcap file) the first `count` pending packets, under `call`;
-    /// `timed`: each after the first with its time since the first, in whole seconds.
-    fn print(&mut self, call: &str, count: usize, timed: bool) {
+    /// with a `clock`, each after the first with its time since the first.
+    fn print(&mut self, call: &str, count: usize, clock: Option<Clock>) {
         let first = self.pending.front().map(|(at, _, _)| *at);
         for (at, bytes, packet) in self.pending.drain(..count.min(self.pending.len())) {
-            let after = first
-                .and_then(|first| at.duration_since(first).ok())
-                .map_or(0.0, |after| after.as_secs_f64().round());
-            let call = match timed && after > 0.0 {
-                true => format!("{call} +{after} s"),
-                false => call.to_string(),
+            let after = first.and_then(|first| at.duration_since(first).ok());
+            let call = match (clock, after) {
+                (Some(clock), Some(after)) => clock.label(call, after),
+                _ => call.to_string(),
             };
             if let Some(pcap) = &mut self.pcap {
                 if let Err(error) = pcap.packet(at, &bytes) {

@@ -3,9 +3,10 @@
 //! The tutorial: `send` "returns the number of characters sent"; `recv(n)` blocks, returns at
 //! most `n`, and whatever it does not take "stays buffered for the next `recv`". Right in outline;
 //! the details that matter:
-//! - `send` counts *bytes*, not characters ("你好" is 6 bytes in UTF-8), and may send fewer than
-//!   you gave it when the kernel's send buffer is full: loop until all is sent ([`send_all`], or
-//!   std's `write_all`).
+//! - `send` counts *bytes*, not characters ("你好" is 6 bytes in UTF-8), and may take fewer than
+//!   you gave it: on Linux a blocking `send` waits until all is queued, but a non-blocking socket,
+//!   a send timeout (`SO_SNDTIMEO`) or a signal cuts it short. Loop until all is sent
+//!   ([`send_all`], or std's `write_all`).
 //! - TCP is a byte stream with no message boundaries: two sends may arrive in one `recv`, one send
 //!   in several. What `recv(n)` leaves stays buffered in the kernel (the tutorial is right here for
 //!   TCP; for UDP it is wrong: see the datagram chapter).
@@ -46,8 +47,9 @@ pub fn recv(connection: &Socket, max: usize) -> io::Result<Vec<u8>> {
 // ANCHOR_END: recv
 
 // ANCHOR: send
-/// Sends as much of `data` as the kernel's send buffer takes now and returns how many bytes that
-/// was: possibly fewer than `data.len()`.
+/// Hands `data` to the kernel's send buffer and returns how many bytes it took: possibly fewer
+/// than `data.len()`. (On Linux a blocking socket waits until all of it is queued; a non-blocking
+/// socket, a send timeout or a signal makes it return a partial count.)
 ///
 /// This function directly corresponds to the `send(2)` system call.
 pub fn send(connection: &Socket, data: &[u8]) -> io::Result<usize> {
