@@ -13,12 +13,21 @@ use socket_steps::step1_create::{create_each_kind, describe, explain_raw_error};
 struct Args {
     #[command(flatten)]
     common: cli::Common,
+    #[command(flatten)]
+    wire: cli::WireFlags,
 }
 
 fn main() {
     run_main(|| {
-        let _args: Args = cli::parse()?;
+        let args: Args = cli::parse()?;
         title("Step 1: create");
+        let wire = socket_steps::wire::Wire::start(&args.wire.options())?;
+        if wire.is_on() {
+            explain(
+                "wire: that was a packet socket, the kind tcpdump uses. The sockets below send",
+            );
+            explain("nothing and have no port for it to watch yet: packets start in step 3.");
+        }
         println!("socket(family, type, protocol) asks the kernel for a new socket.");
         println!("Nothing goes on the network yet: the socket has no address and no peer.");
         println!();

@@ -9,6 +9,7 @@ use socket_steps::cli::{self, run_main};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step1_create::{create_tcp_socket, describe};
 use socket_steps::step2_bind::{bind, explain_bind_error, NOT_OUR_ADDRESS};
+use socket_steps::wire::Wire;
 
 /// Step 2: bind a socket to an address, then try the binds the kernel refuses.
 #[derive(clap::Parser)]
@@ -18,6 +19,8 @@ struct Args {
     common: cli::Common,
     #[command(flatten)]
     listen: cli::Listen,
+    #[command(flatten)]
+    wire: cli::WireFlags,
 }
 
 fn main() {
@@ -25,6 +28,7 @@ fn main() {
         let args: Args = cli::parse()?;
         let addr = args.listen.addr()?;
         title("Step 2: bind");
+        let mut wire = Wire::start(&args.wire.options())?;
         // ANCHOR: bind
         let socket = narrate::create(addr)?;
         bind(&socket, addr).map_err(|error| {
@@ -34,6 +38,7 @@ fn main() {
         println!("bind({}, {addr}) -> ok", describe(&socket));
         println!("getsockname({}) -> {bound}", describe(&socket));
         // ANCHOR_END: bind
+        wire.watch(&[bound.port()]);
         if addr.port() == 0 {
             explain(format!(
                 "we asked for port 0, so the OS chose a free port: {}",
@@ -62,6 +67,14 @@ fn main() {
             Some(&socket),
         )?;
         // ANCHOR_END: refusals
+        if wire.is_on() {
+            wire.show_timed("bind"); // whatever came in the meantime: nothing
+            if wire.shown().is_empty() {
+                explain("wire: no packet for this port: bind only reserves an address in this");
+                explain("machine's kernel. Packets start with a connect, or a client's SYN to a");
+                explain("listening socket (step 3).");
+            }
+        }
 
         println!();
         println!("Host '' in the seed (INADDR_ANY, 0.0.0.0) is not localhost: it is every");

@@ -1,10 +1,11 @@
 //! Framing a byte stream: TCP keeps no message boundaries, so a protocol marks them itself.
 //!
-//! The first two tests show the problem on real sockets; the others show each framing of
-//! `socket_steps::framing` (a newline delimiter, a length prefix) getting its messages back
-//! whole however TCP cuts them: one byte per segment, or two messages in one segment. The
-//! decoders' own unit tests (on bytes, without sockets) are in `src/framing.rs`. The book's
-//! chapter "Framing a byte stream" includes this file region by region.
+//! The first two tests show the problem on real sockets. The others grade classroom exercises
+//! 14.1 (`ex14_1_`: the length-prefix decoder, on bytes, without sockets) and 14.2 (`ex14_2_`:
+//! `FramedStream::recv`, on real sockets), checking that each framing of `socket_steps::framing`
+//! (a newline delimiter, a length prefix) gets its messages back whole however TCP cuts them:
+//! one byte per segment, or two messages in one segment. The book's chapter "Framing a byte
+//! stream" includes this file region by region.
 
 mod support;
 
@@ -15,7 +16,7 @@ use std::thread;
 
 use socket_steps::echo::PREFIX;
 use socket_steps::experiments::{loopback_pair, wait_for_bytes};
-use socket_steps::framing::{serve_framed_echo, FramedStream, Framing};
+use socket_steps::framing::{serve_framed_echo, FramedStream, Framing, MAX_MESSAGE};
 use socket_steps::step5_process::{recv, send_all};
 
 const BOTH: [Framing; 2] = [Framing::Line, Framing::LengthPrefixed];
@@ -52,6 +53,87 @@ fn stream_one_send_arrives_in_several_recvs() -> io::Result<()> {
     Ok(())
 }
 // ANCHOR_END: one_write_many_reads
+
+// ANCHOR: on_bytes
+/// Feeds `bytes` to the length-prefix decoder `step` bytes at a time, as `recv` might deliver
+/// them, and returns every message it gave back, and after how many bytes.
+#[track_caller]
+fn decode_in_pieces(bytes: &[u8], step: usize) -> Vec<(usize, Vec<u8>)> {
+    let mut buffer = Vec::new();
+    let mut messages = Vec::new();
+    for (at, piece) in bytes.chunks(step).enumerate() {
+        buffer.extend_from_slice(piece);
+        while let Some(message) = Framing::LengthPrefixed.decode(&mut buffer).unwrap() {
+            messages.push((at * step + piece.len(), message));
+            // A decoder that leaves its message in the buffer would give it back for ever.
+            assert!(
+                messages.len() <= 16,
+                "more messages than were sent: {messages:?}"
+            );
+        }
+    }
+    assert_eq!(
+        buffer, b"",
+        "bytes left in the buffer after the last message"
+    );
+    messages
+}
+
+#[test]
+fn ex14_1_a_length_prefixed_message_comes_out_whole_when_fed_one_byte_at_a_time() {
+    let bytes = [&[0, 0, 0, 19][..], b"Hello network world"].concat();
+    let messages = decode_in_pieces(&bytes, 1);
+    assert_eq!(
+        messages,
+        [(23, b"Hello network world".to_vec())],
+        "one message, given back once its 23rd byte (4 of length, 19 of message) came"
+    );
+}
+
+#[test]
+fn ex14_1_two_length_prefixed_messages_in_one_piece_come_out_as_two() {
+    // Any bytes may be in a message, newlines and zeros too; an empty message is a message.
+    let bytes = [
+        &[0, 0, 0, 3][..],
+        b"a\n\0",
+        &[0, 0, 0, 0],
+        &[0, 0, 0, 2],
+        b"hi",
+    ]
+    .concat();
+    let messages: Vec<Vec<u8>> = decode_in_pieces(&bytes, bytes.len())
+        .into_iter()
+        .map(|(_, message)| message)
+        .collect();
+    assert_eq!(
+        messages,
+        [&b"a\n\0"[..], b"", b"hi"],
+        "three messages from one piece"
+    );
+}
+
+#[test]
+fn ex14_1_a_length_beyond_the_limit_is_refused_before_the_message_arrives() {
+    let mut buffer = (MAX_MESSAGE as u32 + 1).to_be_bytes().to_vec();
+    let refused = Framing::LengthPrefixed
+        .decode(&mut buffer)
+        .map_err(|e| e.kind());
+    assert_eq!(
+        refused,
+        Err(io::ErrorKind::InvalidData),
+        "a length of MAX_MESSAGE + 1"
+    );
+    let mut buffer = (MAX_MESSAGE as u32).to_be_bytes().to_vec();
+    let waiting = Framing::LengthPrefixed
+        .decode(&mut buffer)
+        .map_err(|e| e.kind());
+    assert_eq!(
+        waiting,
+        Ok(None),
+        "MAX_MESSAGE itself is allowed: wait for the message"
+    );
+}
+// ANCHOR_END: on_bytes
 
 // ANCHOR: reporting
 /// The server's end of a connection, reporting the size of each `read` (one `recv(2)`) on a
@@ -113,7 +195,7 @@ fn receiving_end(framing: Framing, count: usize) -> Connection {
 
 // ANCHOR: one_byte_per_segment
 #[test]
-fn each_framing_gets_a_message_back_whole_when_it_comes_one_byte_per_segment() {
+fn ex14_2_each_framing_gets_a_message_back_whole_when_it_comes_one_byte_per_segment() {
     for framing in BOTH {
         let mut end = receiving_end(framing, 1);
         let bytes = framing.encode(b"Hello network world").unwrap();
@@ -131,7 +213,7 @@ fn each_framing_gets_a_message_back_whole_when_it_comes_one_byte_per_segment() {
 
 // ANCHOR: two_per_segment
 #[test]
-fn each_framing_gets_two_messages_back_when_they_come_in_one_segment() {
+fn ex14_2_each_framing_gets_two_messages_back_when_they_come_in_one_segment() {
     for framing in BOTH {
         let mut end = receiving_end(framing, 2);
         let mut bytes = framing.encode(b"Hello").unwrap();
@@ -147,7 +229,7 @@ fn each_framing_gets_two_messages_back_when_they_come_in_one_segment() {
 
 // ANCHOR: framed_echo
 #[test]
-fn a_framed_echo_answers_each_message_once_however_tcp_cuts_it() {
+fn ex14_2_a_framed_echo_answers_each_message_once_however_tcp_cuts_it() {
     let (client, server) = loopback_pair().unwrap();
     let echo = thread::spawn(move || serve_framed_echo(TcpStream::from(server), Framing::Line));
     let mut client = FramedStream::new(TcpStream::from(client), Framing::Line);
@@ -170,3 +252,38 @@ fn a_framed_echo_answers_each_message_once_however_tcp_cuts_it() {
     echo.join().unwrap().unwrap(); // the server saw a clean end between messages
 }
 // ANCHOR_END: framed_echo
+
+// ANCHOR: ends
+#[test]
+fn ex14_2_a_stream_that_ends_mid_message_is_an_error_and_between_messages_is_not() {
+    for framing in BOTH {
+        let whole = framing.encode(b"complete").unwrap();
+        // A clean end: the peer closed after a whole message.
+        let mut stream = FramedStream::new(io::Cursor::new(whole.clone()), framing);
+        assert_eq!(
+            stream.recv().unwrap(),
+            Some(b"complete".to_vec()),
+            "{framing:?}"
+        );
+        assert_eq!(
+            stream.recv().unwrap(),
+            None,
+            "{framing:?}: the end, between messages"
+        );
+        // A cut: the peer closed one byte before the end of the second message.
+        let cut = [&whole[..], &whole[..whole.len() - 1]].concat();
+        let mut stream = FramedStream::new(io::Cursor::new(cut), framing);
+        assert_eq!(
+            stream.recv().unwrap(),
+            Some(b"complete".to_vec()),
+            "{framing:?}"
+        );
+        let second = stream.recv().map_err(|e| e.kind());
+        assert_eq!(
+            second,
+            Err(io::ErrorKind::UnexpectedEof),
+            "{framing:?}: a message cut short is an error, not a message and not a clean end"
+        );
+    }
+}
+// ANCHOR_END: ends

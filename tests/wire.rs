@@ -299,3 +299,185 @@ fn without_the_privilege_a_step_prints_the_advice_and_runs_as_usual() {
         "no packets without the privilege:\n{stdout}"
     );
 }
+
+#[test]
+fn bind_alone_puts_nothing_on_the_wire() {
+    if wire(None).is_none() {
+        return;
+    }
+    let output = support::run(env!("CARGO_BIN_EXE_step2_bind"), &["127.0.0.1:0", "--wire"]);
+    support::assert_success(&output);
+    let text = support::stdout(&output);
+    support::assert_contains_all(
+        &text,
+        &["socket(AF_PACKET", "wire: no packet for this port"],
+    );
+}
+
+// ---- Exercises 20.1 to 20.4: a prediction, compared with a capture ---------------------------
+
+use socket_steps::wire::{diagram, lines::Numbering, predict};
+
+/// One packet as the exercises compare it: its flags in words, its payload length and its
+/// relative acknowledgement number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    flags: String,
+    len: usize,
+    ack: Option<u32>,
+}
+
+/// The packets of the exercises' three moments: a client's `connect`, its `send` of
+/// `Hello network world`, and the server's `close` with those 19 bytes unread.
+struct Observed {
+    connect: Vec<Seen>,
+    send: Vec<Seen>,
+    close_unread: Vec<Seen>,
+    /// Where they come from, for the messages.
+    source: &'static str,
+}
+
+/// Captures the three moments now, or, without the privilege, reads them from the book's
+/// capture of step 6 (`book/src/transcripts/step6_close_wire.txt`, checked against real runs).
+fn observe() -> Observed {
+    let capture = Wire::start(&WireOptions {
+        print: false,
+        pcap: None,
+    })
+    .expect("the wire starts");
+    if capture.is_on() {
+        return observe_live(capture);
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/book/src/transcripts/step6_close_wire.txt"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|error| {
+        panic!("without root these tests read {path} ({error}); or run them with sudo")
+    });
+    let seen: Vec<Seen> = diagram::parse(&text)
+        .into_iter()
+        .map(|line| {
+            let ack = line
+                .numbers
+                .split("ack ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next().and_then(|n| n.parse().ok()));
+            Seen {
+                flags: line.flags,
+                len: line.len,
+                ack,
+            }
+        })
+        .collect();
+    let reset = seen
+        .iter()
+        .position(|s| s.flags.contains("RST"))
+        .expect("a RST in step 6");
+    Observed {
+        connect: seen[..3].to_vec(),
+        send: seen[3..5].to_vec(),
+        close_unread: seen[reset..=reset].to_vec(),
+        source: "the book's capture of step 6 (run the tests as root to capture your own)",
+    }
+}
+
+/// The three moments, captured on a port of our own.
+fn observe_live(mut wire: Wire) -> Observed {
+    let (listener, addr) = listener();
+    wire.watch(&[addr.port()]);
+    let client = support::connect(addr);
+    wire.show("connect", 3);
+    let (server, _) = listener.accept().unwrap();
+    (&client).write_all(b"Hello network world").unwrap();
+    wire.show("send", 2);
+    drop(server); // 19 bytes unread
+    wire.show("close", 1);
+    let mut numbering = Numbering::default();
+    let mut moments: Vec<(String, Seen)> = Vec::new();
+    for shown in wire.shown() {
+        let ack = numbering
+            .relative(&shown.packet)
+            .and_then(|numbers| numbers.ack);
+        let tcp = shown.packet.tcp.as_ref().expect("TCP");
+        let flags = tcp.flags.words();
+        let seen = Seen {
+            flags,
+            len: shown.packet.payload_len,
+            ack,
+        };
+        moments.push((shown.call.clone(), seen));
+    }
+    let of = |call: &str| -> Vec<Seen> {
+        moments
+            .iter()
+            .filter(|(c, _)| c == call)
+            .map(|(_, s)| s.clone())
+            .collect()
+    };
+    Observed {
+        connect: of("connect"),
+        send: of("send"),
+        close_unread: of("close"),
+        source: "a capture made by this test, on loopback",
+    }
+}
+
+#[test]
+fn ex20_1_the_packets_of_a_connect() {
+    let predicted = predict::packets_of_connect();
+    let observed = observe();
+    let captured: Vec<&str> = observed.connect.iter().map(|s| s.flags.as_str()).collect();
+    assert_eq!(
+        captured, predicted,
+        "the flags of a connect's packets in {} (left), and your prediction (right)",
+        observed.source
+    );
+}
+
+#[test]
+fn ex20_2_the_packets_of_a_send() {
+    let predicted = predict::packets_of_a_send();
+    let observed = observe();
+    let captured: Vec<(&str, usize)> = observed
+        .send
+        .iter()
+        .map(|s| (s.flags.as_str(), s.len))
+        .collect();
+    assert_eq!(
+        captured, predicted,
+        "(flags, len) of the packets of a 19-byte send in {} (left), and your prediction (right)",
+        observed.source
+    );
+}
+
+#[test]
+fn ex20_3_the_acknowledgement_of_19_bytes() {
+    let predicted = predict::ack_of_hello();
+    let observed = observe();
+    let answer = observed.send.get(1).and_then(|s| s.ack);
+    assert_eq!(
+        answer,
+        Some(predicted),
+        "the relative ack of the server's answer to 19 bytes in {} (left), and your prediction \
+         (right)",
+        observed.source
+    );
+}
+
+#[test]
+fn ex20_4_the_packets_of_a_close_with_unread_data() {
+    let predicted = predict::packets_of_close_with_unread_data();
+    let observed = observe();
+    let captured: Vec<&str> = observed
+        .close_unread
+        .iter()
+        .map(|s| s.flags.as_str())
+        .collect();
+    assert_eq!(
+        captured, predicted,
+        "the flags of what a close with unread data sends in {} (left), and your prediction \
+         (right)",
+        observed.source
+    );
+}

@@ -18,7 +18,8 @@
 //! - [`headers`]: reading the IP, TCP and UDP headers out of the bytes,
 //! - [`lines`]: relative sequence numbers and the one-line summary,
 //! - [`pcap`]: the file format,
-//! - [`diagram`]: a sequence diagram (SVG) drawn from the lines.
+//! - [`diagram`]: a sequence diagram (SVG) drawn from the lines,
+//! - [`predict`]: the chapter's exercises, predictions compared with a capture.
 //!
 //! Capturing needs the capability `CAP_NET_RAW` (root has it). Without it [`Wire::start`] prints
 //! one line saying how to get it, and the step runs as usual, without the wire.
@@ -30,6 +31,7 @@ pub mod filter;
 pub mod headers;
 pub mod lines;
 pub mod pcap;
+pub mod predict;
 
 use std::fs::File;
 use std::io::BufWriter;

@@ -68,14 +68,29 @@ pub fn send_all(connection: &Socket, data: &[u8]) -> io::Result<()> {
 // ANCHOR: send_all_within
 /// Sends all of `data` within `limit`, or fails with `TimedOut`.
 ///
-/// A write timeout (`SO_SNDTIMEO`) alone bounds each `send(2)` *call*: a call that times out
-/// after copying a few bytes returns that count, and the next call waits the full time again. A
-/// client that keeps its receive window nearly closed lets a few bytes through now and then and
-/// can hold the sender for ever. So we keep a deadline for the whole reply and, before each call,
-/// set the write timeout to the time left (one more system call, `setsockopt(2)`, per `send`).
+/// Most replies fit in the kernel's send buffer, so we first offer the whole reply without
+/// waiting ([`send_now`], `MSG_DONTWAIT`): when the kernel takes it all, the reply costs that one
+/// system call. Only when it would block (or took part of it) do we wait, with a deadline for
+/// the whole reply. A write timeout (`SO_SNDTIMEO`) alone bounds each `send(2)` *call*: a call
+/// that times out after copying a few bytes returns that count, and the next call waits the full
+/// time again. A client that keeps its receive window nearly closed lets a few bytes through now
+/// and then and can hold the sender for ever. So before each waiting call we set the write
+/// timeout to the time left (one more system call, `setsockopt(2)`, per `send`).
 pub fn send_all_within(connection: &Socket, data: &[u8], limit: Duration) -> io::Result<()> {
+    send_parts_within(connection, &[data], limit)
+}
+
+/// [`send_all_within`] for a reply in parts (the seed's prefix, then the piece), sent together
+/// with one `sendmsg(2)` (a *gather* write, like `writev(2)`), so that we never copy them into one
+/// buffer. At most [`MAX_PARTS`] parts.
+pub fn send_parts_within(connection: &Socket, parts: &[&[u8]], limit: Duration) -> io::Result<()> {
+    let mut rest = Parts::new(parts);
+    match send_now(connection, &rest.slices()[..rest.count]) {
+        Ok(sent) => rest.advance(sent),
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+        Err(error) => return Err(error),
+    }
     let deadline = Instant::now() + limit;
-    let mut rest = data;
     while !rest.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
         // A zero timeout would mean "wait for ever" to the kernel: stop before that.
@@ -83,7 +98,12 @@ pub fn send_all_within(connection: &Socket, data: &[u8], limit: Duration) -> io:
             return Err(too_late());
         }
         connection.set_write_timeout(Some(left))?;
-        let sent = match send(connection, rest) {
+        let slices = rest.slices();
+        let sent = match &slices[..rest.count] {
+            [one] => send(connection, one),
+            several => connection.send_vectored(several),
+        };
+        let sent = match sent {
             Ok(sent) => sent,
             // The time ran out inside the call: Unix reports EAGAIN (`WouldBlock`), Windows
             // WSAETIMEDOUT (`TimedOut`). Both mean the same here.
@@ -100,7 +120,7 @@ pub fn send_all_within(connection: &Socket, data: &[u8], limit: Duration) -> io:
         if sent == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        rest = &rest[sent..];
+        rest.advance(sent);
     }
     Ok(())
 }
@@ -112,4 +132,101 @@ fn too_late() -> io::Error {
         io::ErrorKind::TimedOut,
         "the client did not take our reply in time",
     )
+}
+
+// ANCHOR: send_now
+/// Offers `parts` to the kernel without waiting: `send(2)` (one part) or `sendmsg(2)` (several)
+/// with `MSG_DONTWAIT`, which makes this one call non-blocking whatever the socket's mode. Returns
+/// how many bytes the kernel took, or `WouldBlock` if its send buffer is full.
+///
+/// socket2 has no name for `MSG_DONTWAIT`; rustix has, and calls it without `unsafe`. On
+/// Windows, which has no such flag, we report `WouldBlock` at once: the caller then waits with
+/// its deadline, as it always did there.
+#[cfg(unix)]
+pub fn send_now(connection: &Socket, parts: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    use rustix::net::SendFlags;
+    let sent = match parts {
+        [one] => rustix::net::send(connection, one, SendFlags::DONTWAIT),
+        _ => rustix::net::sendmsg(
+            connection,
+            parts,
+            &mut Default::default(),
+            SendFlags::DONTWAIT,
+        ),
+    };
+    // We need no MSG_NOSIGNAL: a Rust program ignores SIGPIPE, so a closed peer is an EPIPE error.
+    Ok(sent?)
+}
+// ANCHOR_END: send_now
+
+/// On Windows there is no `MSG_DONTWAIT`: see the Unix version.
+#[cfg(not(unix))]
+pub fn send_now(_connection: &Socket, _parts: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    Err(io::ErrorKind::WouldBlock.into())
+}
+
+/// The most parts [`send_parts_within`] takes: we keep them on the stack, not in a `Vec`.
+pub const MAX_PARTS: usize = 4;
+
+/// What is left to send of a reply in parts: the parts not yet (fully) sent.
+struct Parts<'a> {
+    parts: [&'a [u8]; MAX_PARTS],
+    count: usize,
+}
+
+impl<'a> Parts<'a> {
+    fn new(given: &[&'a [u8]]) -> Parts<'a> {
+        assert!(given.len() <= MAX_PARTS, "at most {MAX_PARTS} parts");
+        let mut parts = [&[][..]; MAX_PARTS];
+        parts[..given.len()].copy_from_slice(given);
+        let mut rest = Parts {
+            parts,
+            count: given.len(),
+        };
+        rest.advance(0); // drop empty parts at the front
+        rest
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The parts as `IoSlice`s; the first `count` are the ones left.
+    fn slices(&self) -> [io::IoSlice<'a>; MAX_PARTS] {
+        let mut slices = [io::IoSlice::new(&[]); MAX_PARTS];
+        for (slice, part) in slices.iter_mut().zip(&self.parts[..self.count]) {
+            *slice = io::IoSlice::new(part);
+        }
+        slices
+    }
+
+    /// Forgets the first `sent` bytes (std's `IoSlice::advance_slices` needs Rust 1.81).
+    fn advance(&mut self, mut sent: usize) {
+        while self.count > 0 && sent >= self.parts[0].len() {
+            sent -= self.parts[0].len();
+            self.parts.rotate_left(1);
+            self.count -= 1;
+        }
+        if self.count > 0 {
+            self.parts[0] = &self.parts[0][sent..];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_advance_across_their_boundaries() {
+        let (a, b): (&[u8], &[u8]) = (b"|From Server| ", b"Hello");
+        for sent in 0..=a.len() + b.len() {
+            let mut rest = Parts::new(&[a, b]);
+            rest.advance(sent);
+            let left: Vec<u8> = rest.parts[..rest.count].concat();
+            assert_eq!(left, [a, b].concat()[sent..], "after {sent} bytes");
+            assert_eq!(rest.is_empty(), sent == a.len() + b.len());
+        }
+        assert!(Parts::new(&[b"", b""]).is_empty());
+    }
 }
