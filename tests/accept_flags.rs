@@ -1,5 +1,7 @@
 //! What an accepted socket inherits from its listener: on Linux, not `O_NONBLOCK`. The Accept
-//! chapter ("What `accept` does not copy") includes this file.
+//! chapter ("What `accept` does not copy") includes this file. Unix only: Windows cannot tell
+//! whether a socket is non-blocking.
+#![cfg(unix)]
 
 use std::io;
 
@@ -7,7 +9,6 @@ use socket_steps::experiments::PATIENCE;
 
 // ANCHOR: nonblocking
 #[test]
-#[cfg(unix)]
 fn an_accepted_socket_does_not_inherit_o_nonblocking_on_linux() -> io::Result<()> {
     let listener = socket_steps::step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 1)?;
     listener.set_nonblocking(true)?; // fcntl(F_SETFL, O_NONBLOCK) on the listener

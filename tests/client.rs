@@ -39,7 +39,11 @@ fn ex7_1_connect_reaches_the_listener() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let socket = connect(addr, support::LIMIT).expect("connect");
-    assert_eq!(socket.peer_addr().unwrap().as_socket(), Some(addr));
+    assert_eq!(
+        socket.peer_addr().unwrap().as_socket(),
+        Some(addr),
+        "the socket connect returned is connected to the listener (getpeername)"
+    );
     let (_, peer) = listener.accept().unwrap();
     assert_eq!(
         peer,
@@ -54,7 +58,11 @@ fn ex7_1_nothing_listening_is_connection_refused() {
     let error = connect(addr, support::LIMIT)
         .map(|_| ())
         .expect_err("nothing listens");
-    assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
+    assert_eq!(
+        error.kind(),
+        ErrorKind::ConnectionRefused,
+        "connecting where nothing listens: the kernel says ECONNREFUSED"
+    );
 }
 
 #[test]

@@ -16,7 +16,11 @@ const STEP1: &str = env!("CARGO_BIN_EXE_step1_create");
 fn ex1_1_creates_a_tcp_socket_for_ipv4() {
     let v4: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let socket = create_tcp_socket(v4).expect("socket(AF_INET, SOCK_STREAM)");
-    assert_eq!(socket.r#type().unwrap(), Type::STREAM);
+    assert_eq!(
+        socket.r#type().unwrap(),
+        Type::STREAM,
+        "the socket's type, as the kernel reports it (SO_TYPE): TCP is a stream socket"
+    );
     // An IPv4 socket takes an IPv4 address: binding proves the family.
     socket
         .bind(&v4.into())
@@ -28,7 +32,11 @@ fn ex1_1_creates_a_tcp_socket_for_ipv4() {
 fn ex1_1_creates_a_tcp_socket_for_ipv6() {
     let v6: SocketAddr = "[::1]:0".parse().unwrap();
     let socket = create_tcp_socket(v6).expect("socket(AF_INET6, SOCK_STREAM)");
-    assert_eq!(socket.r#type().unwrap(), Type::STREAM);
+    assert_eq!(
+        socket.r#type().unwrap(),
+        Type::STREAM,
+        "the socket's type, as the kernel reports it (SO_TYPE): TCP is a stream socket"
+    );
     assert_linux_family(&socket, Domain::IPV6);
 }
 

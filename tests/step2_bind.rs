@@ -22,7 +22,11 @@ fn ex2_1_bind_gives_the_socket_its_address() {
     let socket = create_tcp_socket(loopback_any_port()).unwrap();
     bind(&socket, loopback_any_port()).expect("bind 127.0.0.1:0");
     let bound = local_addr(&socket).unwrap();
-    assert_eq!(bound.ip(), loopback_any_port().ip());
+    assert_eq!(
+        bound.ip(),
+        loopback_any_port().ip(),
+        "the address the kernel says the socket has (getsockname) after bind(127.0.0.1:0)"
+    );
     assert_ne!(bound.port(), 0, "port 0 asks the OS to choose a real port");
 }
 
@@ -33,7 +37,11 @@ fn ex2_1_a_taken_port_is_addr_in_use() {
     let taken = local_addr(&first).unwrap();
     let second = create_tcp_socket(taken).unwrap();
     let error = bind(&second, taken).expect_err("two sockets on one port");
-    assert_eq!(error.kind(), ErrorKind::AddrInUse);
+    assert_eq!(
+        error.kind(),
+        ErrorKind::AddrInUse,
+        "binding a port another socket holds: the kernel says EADDRINUSE"
+    );
 }
 
 #[test]
@@ -41,7 +49,11 @@ fn ex2_1_an_address_of_another_machine_is_not_available() {
     let addr: SocketAddr = NOT_OUR_ADDRESS.parse().unwrap();
     let socket = create_tcp_socket(addr).unwrap();
     let error = bind(&socket, addr).expect_err("198.51.100.1 is not ours");
-    assert_eq!(error.kind(), ErrorKind::AddrNotAvailable);
+    assert_eq!(
+        error.kind(),
+        ErrorKind::AddrNotAvailable,
+        "binding an address of another machine: the kernel says EADDRNOTAVAIL"
+    );
 }
 
 #[test]
@@ -49,7 +61,11 @@ fn ex2_1_a_socket_binds_only_once() {
     let socket = create_tcp_socket(loopback_any_port()).unwrap();
     bind(&socket, loopback_any_port()).unwrap();
     let error = bind(&socket, loopback_any_port()).expect_err("second bind");
-    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        error.kind(),
+        ErrorKind::InvalidInput,
+        "binding a socket that is bound already: the kernel says EINVAL"
+    );
 }
 
 #[test]

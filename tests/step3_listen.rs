@@ -23,7 +23,11 @@ fn ex3_1_a_listening_socket_accepts_handshakes_before_accept() {
     let addr = local_addr(&listener).unwrap();
     // Nobody calls accept, yet connect succeeds: the kernel completed the handshake.
     let client = connect(addr, support::LIMIT).expect("connect to a listening socket");
-    assert_eq!(client.peer_addr().unwrap().as_socket(), Some(addr));
+    assert_eq!(
+        client.peer_addr().unwrap().as_socket(),
+        Some(addr),
+        "the client is connected to the listening socket"
+    );
 }
 
 #[test]
@@ -32,7 +36,11 @@ fn ex3_1_a_socket_that_does_not_listen_refuses() {
     bind(&socket, loopback_any_port()).unwrap();
     let addr = local_addr(&socket).unwrap();
     let refused = connect(addr, support::LIMIT).expect_err("bound but not listening");
-    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert_eq!(
+        refused.kind(),
+        std::io::ErrorKind::ConnectionRefused,
+        "connecting to a socket that is bound but does not listen: the kernel resets (ECONNREFUSED)"
+    );
     listen(&socket, 1).expect("listen");
     connect(addr, support::LIMIT).expect("the same port accepts connections after listen");
 }
@@ -45,7 +53,8 @@ fn ex3_1_the_kernel_shows_listen_and_the_queue_length() {
     let addr = local_addr(&listener).unwrap();
     assert_eq!(
         state_of(addr, None).map(|e| (e.state, e.rx_queue)),
-        Some((TcpState::Listen, 0))
+        Some((TcpState::Listen, 0)),
+        "the socket's line in /proc/net/tcp: (state, accept queue length)"
     );
     let _first = connect(addr, support::LIMIT).unwrap();
     let _second = connect(addr, support::LIMIT).unwrap();

@@ -30,10 +30,22 @@ fn ex4_1_accept_returns_a_new_socket_and_the_peer_address() {
     let client = connect(addr, support::LIMIT).unwrap();
     let (connection, peer) = accept(&listener).expect("accept");
     // The peer address is the client's own address: its IP and its ephemeral port.
-    assert_eq!(peer, local_addr(&client).unwrap());
-    assert_eq!(peer_addr(&connection).unwrap(), peer);
+    assert_eq!(
+        peer,
+        local_addr(&client).unwrap(),
+        "the peer address accept returned, and the client's own address"
+    );
+    assert_eq!(
+        peer_addr(&connection).unwrap(),
+        peer,
+        "the new socket's peer (getpeername), and the peer accept returned"
+    );
     // The new socket is bound to the server's address, connected to the client.
-    assert_eq!(local_addr(&connection).unwrap(), addr);
+    assert_eq!(
+        local_addr(&connection).unwrap(),
+        addr,
+        "the new socket's own address, and the listener's"
+    );
 }
 
 #[test]
@@ -44,8 +56,16 @@ fn ex4_1_the_listening_socket_keeps_listening() {
     let (_a, peer_a) = accept(&listener).unwrap();
     let (_b, peer_b) = accept(&listener).unwrap();
     // Connections come off the accept queue in the order they completed.
-    assert_eq!(peer_a, local_addr(&first).unwrap());
-    assert_eq!(peer_b, local_addr(&second).unwrap());
+    assert_eq!(
+        peer_a,
+        local_addr(&first).unwrap(),
+        "the first accept returns the first client"
+    );
+    assert_eq!(
+        peer_b,
+        local_addr(&second).unwrap(),
+        "the second accept returns the second client"
+    );
 }
 
 #[test]
@@ -54,7 +74,11 @@ fn ex4_1_accept_waits_until_a_client_has_connected() {
     listener.set_nonblocking(true).unwrap();
     // A non-blocking accept on an empty queue says "would block" instead of waiting.
     let error = accept(&listener).map(|_| ()).expect_err("nobody connected");
-    assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+    assert_eq!(
+        error.kind(),
+        std::io::ErrorKind::WouldBlock,
+        "a non-blocking accept with nobody waiting: the kernel says EAGAIN"
+    );
 }
 
 #[test]

@@ -29,7 +29,11 @@ fn connected_pair() -> (Socket, Socket) {
 fn ex5_1_recv_returns_what_was_sent() {
     let (client, server) = connected_pair();
     assert_eq!(send(&client, b"Hello network world").unwrap(), 19);
-    assert_eq!(recv(&server, RECV_SIZE).unwrap(), b"Hello network world");
+    assert_eq!(
+        recv(&server, RECV_SIZE).unwrap(),
+        b"Hello network world",
+        "recv returns the bytes the client sent, and only those"
+    );
 }
 
 #[test]
@@ -68,7 +72,11 @@ fn ex5_1_recv_takes_at_most_max_and_leaves_the_rest_buffered() {
 fn ex5_1_recv_returns_nothing_at_end_of_file() {
     let (client, server) = connected_pair();
     finish_sending(&client).unwrap();
-    assert_eq!(recv(&server, RECV_SIZE).unwrap(), b"");
+    assert_eq!(
+        recv(&server, RECV_SIZE).unwrap(),
+        b"",
+        "after the peer's FIN, recv returns no bytes: the end of the stream"
+    );
 }
 
 #[test]

@@ -16,14 +16,22 @@ fn ex6_1_recv_until_closed_reads_everything_until_end_of_file() {
     let message: Vec<u8> = (0..3000u32).map(|i| (i % 97) as u8).collect();
     send_all(&client, &message).unwrap();
     close(client);
-    assert_eq!(recv_until_closed(&server).unwrap(), message);
+    assert_eq!(
+        recv_until_closed(&server).unwrap(),
+        message,
+        "everything the peer sent (3000 bytes) before it closed"
+    );
 }
 
 #[test]
 fn ex6_1_recv_until_closed_returns_nothing_when_the_peer_sent_nothing() {
     let (client, server, _, _) = support::socket_pair();
     close(client);
-    assert_eq!(recv_until_closed(&server).unwrap(), b"");
+    assert_eq!(
+        recv_until_closed(&server).unwrap(),
+        b"",
+        "the peer closed without sending: no bytes"
+    );
 }
 
 #[test]

@@ -199,12 +199,31 @@ pub fn next_steps(course: &Course, report: &Report, all: bool) -> String {
         exercise,
         verdict,
         report.build.broken.get(&exercise.id),
+        true,
     ));
+    // The other exercises that do not compile, one line each.
+    for (id, error) in report
+        .build
+        .broken
+        .iter()
+        .filter(|(id, _)| **id != exercise.id)
+    {
+        out.push_str(&format!(
+            "Also: exercise {id} does not compile: {}:{}: {}\n",
+            error.file, error.line, error.message
+        ));
+    }
     out
 }
 
-/// Exercise `exercise`'s task, where it is, why it does not pass yet, and its hint.
-pub fn about(exercise: &Exercise, verdict: &Verdict, broken: Option<&CompileError>) -> String {
+/// Exercise `exercise`'s task, where it is, why it does not pass yet, and (with `hint`, or
+/// when it does not compile) its hint.
+pub fn about(
+    exercise: &Exercise,
+    verdict: &Verdict,
+    broken: Option<&CompileError>,
+    hint: bool,
+) -> String {
     let mut out = format!(
         "{} {}: {}\n  where: {} (read book/src/{})\n  task:  {}\n",
         match verdict.status {
@@ -268,7 +287,7 @@ pub fn about(exercise: &Exercise, verdict: &Verdict, broken: Option<&CompileErro
             }
         }
     }
-    if verdict.status != Status::Passed {
+    if verdict.status != Status::Passed && (hint || verdict.status == Status::DoesNotCompile) {
         out.push_str(&format!(
             "  hint:  {}\n",
             wrap(exercise.hint.trim(), 86, "         ")

@@ -168,7 +168,8 @@ pub fn build(
         // Each error inside a region we have not put back yet: that exercise is broken.
         let mut newly_broken = false;
         for error in &errors {
-            let Some((exercise, line)) = locate(course, &place.dir, dir, error) else {
+            let Some((exercise, line)) = locate(course, &place.dir, dir, error, &found.broken)
+            else {
                 continue;
             };
             if found.broken.contains_key(&exercise.id) {
@@ -248,29 +249,51 @@ fn list_files(from: &Path, rel: &Path, files: &mut Vec<PathBuf>) -> anyhow::Resu
     Ok(())
 }
 
-/// The exercise whose region (in the file under `built`) holds `error`, and the line of the
-/// error as the student's own file under `student` numbers it.
+/// The exercise to blame for `error` (as the copy under `built` numbers its lines), and the
+/// error's line as the student's own copy under `student` numbers it: the exercise whose region
+/// holds the error, or else (an unclosed `(` or a stray `}` shows up after the region) the last
+/// exercise of that file that the student changed, before the error's line, and not yet put
+/// back.
 fn locate<'a>(
     course: &'a Course,
     built: &Path,
     student: &Path,
     error: &CompileError,
+    put_back: &BTreeMap<String, CompileError>,
 ) -> Option<(&'a Exercise, usize)> {
-    course
+    let in_file: Vec<(&Exercise, regions::Region, regions::Region)> = course
         .exercises()
         .iter()
         .filter(|e| e.file == error.file)
-        .find_map(|exercise| {
-            let there = region_of(built, exercise).ok()?;
-            if !there.contains_line(error.line) {
-                return None;
-            }
-            let theirs = region_of(student, exercise).ok()?;
-            Some((
-                exercise,
-                theirs.start_line + (error.line - there.start_line),
-            ))
+        .filter_map(|e| Some((e, region_of(built, e).ok()?, region_of(student, e).ok()?)))
+        .collect();
+    // Lines of the student's file: shifted by the regions above the error that we put back.
+    let shift: isize = in_file
+        .iter()
+        .filter(|(_, there, _)| there.end_line < error.line)
+        .map(|(_, there, theirs)| {
+            (theirs.end_line - theirs.start_line) as isize
+                - (there.end_line - there.start_line) as isize
         })
+        .sum();
+    let line = (error.line as isize + shift).max(1) as usize;
+    if let Some((exercise, _, _)) = in_file
+        .iter()
+        .find(|(_, there, _)| there.contains_line(error.line))
+    {
+        return Some((exercise, line));
+    }
+    let touched = |(exercise, there, _): &&(&Exercise, regions::Region, regions::Region)| {
+        !put_back.contains_key(&exercise.id)
+            && !same_code(&there.body, &exercise.unsolved(&there.indent))
+    };
+    in_file
+        .iter()
+        .rev()
+        .filter(touched)
+        .find(|(_, there, _)| there.start_line < error.line)
+        .or_else(|| in_file.iter().find(touched))
+        .map(|(exercise, _, _)| (*exercise, line))
 }
 
 /// `cargo test --no-run` for the lesson crate's `targets`: builds the library, its programs and
