@@ -29,6 +29,38 @@ use crate::step5_process::{recv, send_all_within, RECV_SIZE};
 /// the "many clients" chapter measures.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a server waits after a failed `accept` before trying again. A failure for want of
+/// resources (`EMFILE`: out of file descriptors) does not go away by itself: the connection stays
+/// queued and the next `accept` fails too, so we pause instead of spinning the CPU.
+pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// Whether the `repeats`th failed `accept` in a row is worth a line in the server's log: the
+/// first, then every 50th (5 s of retries), so that a server out of file descriptors does not
+/// flood its log.
+pub fn worth_logging(repeats: u64) -> bool {
+    repeats <= 1 || repeats % 50 == 0
+}
+
+/// Calls `accept` until it succeeds. After each failure we report it to `failed`, with how many
+/// failures in a row that makes, and wait [`ACCEPT_RETRY`]: the servers never stop because one
+/// `accept` failed.
+pub fn accept_retrying<T>(
+    mut accept: impl FnMut() -> io::Result<T>,
+    mut failed: impl FnMut(io::Error, u64),
+) -> T {
+    let mut failures_in_a_row = 0;
+    loop {
+        match accept() {
+            Ok(accepted) => return accepted,
+            Err(error) => {
+                failures_in_a_row += 1;
+                failed(error, failures_in_a_row);
+                std::thread::sleep(ACCEPT_RETRY);
+            }
+        }
+    }
+}
+
 /// What the seed's server puts in front of every piece it echoes: `'|From Server| ' + data`.
 pub const PREFIX: &[u8] = b"|From Server| ";
 
@@ -66,8 +98,9 @@ pub enum Event {
     Finished(SocketAddr, u64),
     /// The connection failed (e.g. the client reset it); the server goes on with the next client.
     Failed(SocketAddr, io::Error),
-    /// `accept` itself failed (e.g. too many open files); the server goes on.
-    AcceptFailed(io::Error),
+    /// `accept` itself failed (e.g. too many open files) for the `n`th time in a row; the server
+    /// waits [`ACCEPT_RETRY`] and goes on.
+    AcceptFailed(io::Error, u64),
 }
 
 // ANCHOR: serve_forever
@@ -85,15 +118,10 @@ pub fn serve_forever(
 ) {
     let mut served = 0;
     while clients.map_or(true, |limit| served < limit) {
-        let (connection, peer) = match accept(listener) {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                log(Event::AcceptFailed(error));
-                // We wait a moment so that a persistent failure (EMFILE) does not spin the CPU.
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                continue;
-            }
-        };
+        let (connection, peer) = accept_retrying(
+            || accept(listener),
+            |error, repeats| log(Event::AcceptFailed(error, repeats)),
+        );
         log(Event::Connected(peer));
         let served_it = serve_connection(&connection, write_timeout);
         // close(2) before we log the end, so that the log line comes after our FIN.

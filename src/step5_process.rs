@@ -110,16 +110,27 @@ pub fn send_parts_within(connection: &Socket, parts: &[&[u8]], limit: Duration) 
         let left = deadline.saturating_duration_since(Instant::now());
         // A zero timeout would mean "wait for ever" to the kernel: stop before that.
         if left < Duration::from_millis(1) {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client did not take our reply in time",
-            ));
+            return Err(too_late());
         }
         connection.set_write_timeout(Some(left))?;
         let slices = rest.slices();
         let sent = match &slices[..rest.count] {
-            [one] => send(connection, one)?,
-            several => connection.send_vectored(several)?,
+            [one] => send(connection, one),
+            several => connection.send_vectored(several),
+        };
+        let sent = match sent {
+            Ok(sent) => sent,
+            // The time ran out inside the call: Unix reports EAGAIN (`WouldBlock`), Windows
+            // WSAETIMEDOUT (`TimedOut`). Both mean the same here.
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(too_late());
+            }
+            Err(error) => return Err(error),
         };
         if sent == 0 {
             return Err(io::ErrorKind::WriteZero.into());
@@ -129,6 +140,14 @@ pub fn send_parts_within(connection: &Socket, parts: &[&[u8]], limit: Duration) 
     Ok(())
 }
 // ANCHOR_END: send_all_within
+
+/// The error of a reply that missed its deadline.
+fn too_late() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the client did not take our reply in time",
+    )
+}
 
 // ANCHOR: send_now
 /// Offers `parts` to the kernel without waiting: `send(2)` (one part) or `sendmsg(2)` (several)

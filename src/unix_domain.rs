@@ -6,8 +6,8 @@
 //! What surprises everybody once:
 //! - `bind(2)` creates a file of type "socket" at that path (`ls -l` shows `srwxr-xr-x`), and
 //!   closing the socket does **not** remove it. A server that restarts gets `AddrInUse` until the
-//!   file is gone. [`prepare_path`] removes it, but only when it is safe: it is a socket and nobody
-//!   answers on it.
+//!   file is gone. [`claim_path`] removes it, but only when it is safe: our own server made it
+//!   and has stopped (a lock beside it, `PATH.lock`, is free).
 //! - On Linux, file permissions apply: a client needs write permission on the socket file to
 //!   connect. Some systems ignore them (unix(7)): portable programs do not rely on them.
 //! - On Linux, a name that starts with a NUL byte lives in the *abstract namespace*: no file at
@@ -22,63 +22,186 @@ use std::io;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use socket2::{SockAddr, Socket};
 
 use crate::step1_create::create_unix_socket;
 use crate::step3_listen::listen;
+use crate::step5_process::{recv, send_all_within, RECV_SIZE};
 
-/// Where `unix_echo_server` and `unix_echo_client` meet unless told otherwise. `/tmp` is writable
-/// by every user and cleared at boot, which suits a socket file that may be left behind.
-pub const DEFAULT_PATH: &str = "/tmp/socket-steps.sock";
+/// The file name our server and client meet at unless told otherwise, in [`default_path`]'s
+/// directory.
+pub const DEFAULT_NAME: &str = "socket-steps.sock";
 
-/// What the binaries take instead of `HOST:PORT` ([`crate::cli::UnixPath`]): a path, or `@name`
-/// for a Linux abstract name; without one, [`DEFAULT_PATH`].
-pub fn path_or_default(path: Option<PathBuf>) -> PathBuf {
-    path.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+/// Where `unix_echo_server` and `unix_echo_client` meet unless told otherwise: a place of this
+/// user's own.
+///
+/// A shared place such as `/tmp/socket-steps.sock` can be taken by another user first, and our
+/// client would then print that user's answers as our server's. So we use
+/// `$XDG_RUNTIME_DIR/socket-steps.sock` (a directory only this user may enter, made by the login
+/// session, e.g. `/run/user/1000`) and, where there is none, a per-user name in the temporary
+/// directory, `/tmp/socket-steps-1000.sock` (1000 being this user's id).
+pub fn default_path() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() && Path::new(&dir).is_dir() => {
+            Path::new(&dir).join(DEFAULT_NAME)
+        }
+        _ => std::env::temp_dir().join(format!(
+            "socket-steps-{}.sock",
+            rustix::process::getuid().as_raw()
+        )),
+    }
 }
 
-/// What [`prepare_path`] found at the path a server wants to bind.
+/// What the binaries take instead of `HOST:PORT` ([`crate::cli::UnixPath`]): a path, or `@name`
+/// for a Linux abstract name; without one, [`default_path`].
+pub fn path_or_default(path: Option<PathBuf>) -> PathBuf {
+    path.unwrap_or_else(default_path)
+}
+
+/// The user id that owns the socket file at `path`, if it is not ours: then whoever answers
+/// there is another user's program.
+pub fn someone_elses(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::symlink_metadata(path).ok()?.uid();
+    (owner != rustix::process::getuid().as_raw()).then_some(owner)
+}
+
+/// What [`claim_path`] found at the path a server wants to bind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathState {
     /// Nothing there: `bind` will create the socket file.
     Free,
-    /// A socket file nobody answers on, left by a server that stopped: we removed it.
+    /// A socket file left by an earlier server of ours, which has stopped (its lock was free): we
+    /// removed it.
     RemovedStale,
-    /// A socket file on which a server answers: another server is running; we left it alone.
+    /// A socket file that is not ours, removed because the user asked (`--replace`).
+    Replaced,
+    /// Another server of ours holds the lock: it is serving on this path; we left it alone.
     InUse,
+    /// A socket file that is not ours (no lock file beside it): we left it alone, and tell what a
+    /// probe found.
+    NotOurs(Probe),
     /// Something that is not a socket (a regular file, a directory): we never remove that.
     NotASocket,
 }
 
+/// What a non-blocking `connect(2)` to a socket file found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// A server accepted the connection: somebody serves on this path.
+    Answers,
+    /// Somebody listens, but its accept queue is full (`EAGAIN`): a busy server.
+    Busy,
+    /// Refused (`ECONNREFUSED`): nobody listens, or a socket is bound there but not listening yet.
+    Refused,
+}
+
+/// The lock a server holds while it serves a path: `flock(2)` on `PATH.lock`, beside the socket
+/// file. The kernel releases it when the server's process ends, however it ends (Ctrl-C, a
+/// crash), so a free lock means "the server that made this socket file has stopped".
+#[derive(Debug)]
+pub struct ServerLock {
+    /// The open lock file; closing it releases the lock.
+    pub file: std::fs::File,
+    /// Where the lock file is: `PATH.lock`.
+    pub path: PathBuf,
+}
+
+impl ServerLock {
+    /// Writes into the lock file which socket file we bound at `path` (its device and inode
+    /// numbers), so that a later [`claim_path`] can tell our socket file from one that somebody
+    /// else put at the same path after we stopped.
+    pub fn mark(&mut self, path: &Path) -> io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::MetadataExt;
+        let socket_file = std::fs::symlink_metadata(path)?;
+        self.file.set_len(0)?;
+        writeln!(self.file, "{} {}", socket_file.dev(), socket_file.ino())
+    }
+}
+
+/// The lock file of the socket file `path`: the same name with `.lock` added.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
 // ANCHOR: prepare_path
-/// Makes `path` ready for `bind`: removes a *stale* socket file, and only that.
+/// Makes `path` ready for `bind`, safely: takes our lock, and removes a socket file only when it
+/// is ours and stale (or `replace` says so).
 ///
-/// A socket file is stale when connecting to it is refused (`ECONNREFUSED`): the file is there but
-/// no socket listens behind it. If a server answers, or the path is not a socket at all, we leave
-/// it alone and say so: deleting another server's socket file would silently cut it off from new
-/// clients, and deleting a regular file would be worse.
+/// First the lock, `PATH.lock` beside the socket file, with `flock(2)` (`LOCK_EX | LOCK_NB`: never
+/// waits). If another server of ours holds it, that server is serving here: [`PathState::InUse`].
+/// With the lock ours, a socket file is stale when the lock file names it: an earlier server of
+/// ours bound it, wrote its device and inode numbers there ([`ServerLock::mark`]), and has
+/// stopped. Any other socket file is somebody else's: we never remove it unless `replace`
+/// (`--replace`), and we tell what a non-blocking `connect` finds there ([`Probe`]). A path that
+/// is not a socket is never removed.
 ///
-/// This function corresponds to `lstat(2)`, `connect(2)` and `unlink(2)`.
-pub fn prepare_path(path: &Path) -> io::Result<PathState> {
+/// Asking "does connecting fail?" is not enough: a socket that is bound but not listening yet
+/// refuses too, and a busy server's full accept queue would make a blocking probe wait.
+///
+/// The lock file stays behind after the server, like the socket file.
+///
+/// This function corresponds to `open(2)`, `flock(2)`, `lstat(2)`, `connect(2)` and `unlink(2)`.
+pub fn claim_path(path: &Path, replace: bool) -> io::Result<(Option<ServerLock>, PathState)> {
+    use std::os::unix::fs::MetadataExt;
+    let lock_path = lock_path(path);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false) // it may hold what the last server of ours bound
+        .open(&lock_path)?;
+    use rustix::fs::{flock, FlockOperation};
+    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::WOULDBLOCK) => return Ok((None, PathState::InUse)),
+        Err(errno) => return Err(errno.into()),
+    }
+    let lock = ServerLock {
+        file,
+        path: lock_path,
+    };
     let metadata = match std::fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(PathState::Free),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return Ok((Some(lock), PathState::Free))
+        }
         Err(error) => return Err(error),
     };
-    if !metadata.file_type().is_socket() {
-        return Ok(PathState::NotASocket);
-    }
-    match UnixStream::connect(path) {
-        Ok(_probe) => Ok(PathState::InUse),
-        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
-            std::fs::remove_file(path)?;
-            Ok(PathState::RemovedStale)
-        }
+    // Ours if the lock file names this very file: (device, inode) as `ServerLock::mark` wrote.
+    let recorded = std::fs::read_to_string(&lock.path).unwrap_or_default();
+    let ours = recorded.trim() == format!("{} {}", metadata.dev(), metadata.ino());
+    let state = if !metadata.file_type().is_socket() {
+        PathState::NotASocket
+    } else if ours {
+        std::fs::remove_file(path)?;
+        PathState::RemovedStale
+    } else if replace {
+        std::fs::remove_file(path)?;
+        PathState::Replaced
+    } else {
+        PathState::NotOurs(probe(path)?)
+    };
+    Ok((Some(lock), state))
+}
+// ANCHOR_END: prepare_path
+
+/// Connects to `path` without waiting (`O_NONBLOCK`), to learn whether somebody serves there.
+pub fn probe(path: &Path) -> io::Result<Probe> {
+    let socket = create_unix_socket()?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&SockAddr::unix(path)?) {
+        Ok(()) => Ok(Probe::Answers),
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(Probe::Busy),
+        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => Ok(Probe::Refused),
         Err(error) => Err(error),
     }
 }
-// ANCHOR_END: prepare_path
 
 // ANCHOR: bind_unix
 /// Creates a Unix-domain stream socket and binds it to `path`, which creates the socket file.
@@ -148,4 +271,69 @@ pub fn connect_abstract(name: &[u8]) -> io::Result<UnixStream> {
 /// The path to use for `text` given on the command line: `@name` means the abstract `name`.
 pub fn abstract_name(text: &Path) -> Option<&[u8]> {
     text.to_str()?.strip_prefix('@').map(str::as_bytes)
+}
+
+/// What [`serve_forever`] did, for the server's log: each call, as the seed's server makes it.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// `accept` returned a connection from `peer`.
+    Accepted(&'a Socket, SockAddr),
+    /// `recv` returned these bytes; none means the client closed its side (end of file).
+    Received(&'a Socket, &'a [u8]),
+    /// The whole reply of this many bytes was sent.
+    Sent(&'a Socket, usize),
+    /// The connection failed, e.g. the client did not take its reply within the write timeout;
+    /// the server goes on with the next client.
+    Failed(&'a Socket, io::Error),
+    /// We are about to close the connection (`close(2)`).
+    Closing(&'a Socket),
+    /// `accept` failed, e.g. out of file descriptors (`EMFILE`), for the `n`th time in a row; we
+    /// wait [`ACCEPT_RETRY`](crate::echo::ACCEPT_RETRY) and try again.
+    AcceptFailed(io::Error, u64),
+}
+
+/// The seed's server loop over a Unix-domain socket: accept, then `recv(1024)` and send the
+/// prefixed piece back until the client closes, then the next client. One client at a time.
+///
+/// Each reply must be taken within `write_timeout`, as in the TCP `echo_server`: a client that
+/// sends much and never reads would otherwise keep every other client waiting. `clients` limits
+/// how many clients to serve before returning (`None`: forever).
+pub fn serve_forever(
+    listener: &Socket,
+    clients: Option<usize>,
+    write_timeout: Duration,
+    mut log: impl FnMut(Event),
+) {
+    let mut served = 0;
+    while clients.map_or(true, |limit| served < limit) {
+        // accept(2): socket2's `accept` gives the peer's Unix-domain address (`SockAddr`).
+        let (connection, peer) = crate::echo::accept_retrying(
+            || listener.accept(),
+            |error, repeats| log(Event::AcceptFailed(error, repeats)),
+        );
+        served += 1;
+        log(Event::Accepted(&connection, peer));
+        if let Err(error) = serve_connection(&connection, write_timeout, &mut log) {
+            log(Event::Failed(&connection, error));
+        }
+        log(Event::Closing(&connection));
+    }
+}
+
+/// One client: `recv(1024)` until end of file, each piece sent back with the seed's prefix.
+fn serve_connection(
+    connection: &Socket,
+    write_timeout: Duration,
+    log: &mut impl FnMut(Event),
+) -> io::Result<()> {
+    loop {
+        let piece = recv(connection, RECV_SIZE)?;
+        log(Event::Received(connection, &piece));
+        if piece.is_empty() {
+            return Ok(());
+        }
+        let reply = crate::echo::reply_to(&piece);
+        send_all_within(connection, &reply, write_timeout)?;
+        log(Event::Sent(connection, reply.len()));
+    }
 }

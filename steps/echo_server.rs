@@ -70,7 +70,11 @@ fn main() {
             Event::Failed(peer, error) => {
                 println!("connection with {peer} failed: {error}; next client")
             }
-            Event::AcceptFailed(error) => println!("accept failed: {error}; trying again"),
+            // The first failure in a row, then every 50th (5 s of retries): no flood.
+            Event::AcceptFailed(error, repeats) if socket_steps::echo::worth_logging(repeats) => {
+                println!("accept failed: {error} (failure {repeats} in a row); trying again")
+            }
+            Event::AcceptFailed(..) => {}
         });
         // ANCHOR_END: main
         Ok(())

@@ -85,7 +85,7 @@ fn log(event: Event, quiet: bool) {
     }
     // After the first failed accept in a row, only every 50th (5 s of pauses).
     if let Event::AcceptFailed(_, repeats) = &event {
-        if *repeats > 1 && repeats % 50 != 0 {
+        if !socket_steps::echo::worth_logging(*repeats) {
             return;
         }
     }

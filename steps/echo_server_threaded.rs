@@ -70,7 +70,7 @@ fn log(event: Event) {
     // After the first failed accept in a row, we report only every 50th (5 s of retries), so
     // that a server out of file descriptors does not flood its log.
     if let Event::AcceptFailed(_, repeats) = &event {
-        if *repeats > 1 && repeats % 50 != 0 {
+        if !socket_steps::echo::worth_logging(*repeats) {
             return;
         }
     }

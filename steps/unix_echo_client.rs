@@ -1,6 +1,7 @@
 //! `unix_echo_client`: the seed's client over a Unix-domain socket (Unix only).
 //!
-//! `cargo run --bin unix_echo_client [PATH] [MESSAGE...]` (default `/tmp/socket-steps.sock` and
+//! `cargo run --bin unix_echo_client [PATH] [MESSAGE...]` (default: this user's path, see
+//! `unix_domain::default_path`, and
 //! `Hello network world`; `@name` for a Linux abstract name). Connects to the path instead of a
 //! (host, port), then speaks the seed's protocol.
 
@@ -37,12 +38,25 @@ mod unix {
 
     pub fn talk() -> anyhow::Result<()> {
         let args: Args = cli::parse()?;
+        if args.path.path.is_none() {
+            println!(
+                "no PATH given: talking to the default, {}",
+                unix_domain::default_path().display()
+            );
+        }
         let path = unix_domain::path_or_default(args.path.path);
         let messages = args.messages.or_seed();
         let socket = connect(&path).map_err(|error| advice::unix_connect_failed(&path, error))?;
         let fd = describe(&socket);
         println!("socket(AF_UNIX, SOCK_STREAM, 0) -> {fd}");
         println!("connect({fd}, {}) -> ok", path.display());
+        if let Some(owner) = unix_domain::someone_elses(&path) {
+            println!(
+                "note: {} belongs to user {owner}, not to you: the answers come from that \
+                 user's server",
+                path.display()
+            );
+        }
         for message in &messages {
             let data = exchange(&socket, message.as_bytes())?;
             println!(

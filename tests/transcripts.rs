@@ -25,7 +25,7 @@
 //!   those of Linux 6.5 and later by default (`tcp_syn_retries = 6, tcp_syn_linear_timeouts =
 //!   4`), so on a kernel set otherwise we write those instead ([`syn_schedule_as_in_the_book`]).
 //! - socket paths: the Unix-domain pair runs on a socket in a fresh temporary directory, written
-//!   as the programs' default path, `/tmp/socket-steps.sock`.
+//!   as the programs' default path for user 1000, [`BOOK_PATH`].
 //!
 //! The servers that run forever (`echo_server`, `echo_server_async`, `udp_echo_server`, `unix_echo_server`) are run in a scripted session: start the server
 //! on port 0, run the clients against it, wait for the server to log that they left, stop it.
@@ -720,32 +720,16 @@ fn udp_echo_server_and_client() {
     ]);
 }
 
-/// A fresh directory under the temporary directory, removed when dropped.
+/// Where the book shows the Unix-domain pair's socket: the programs' default for user 1000 in a
+/// login session (`$XDG_RUNTIME_DIR/socket-steps.sock`).
 #[cfg(unix)]
-struct TempDir(PathBuf);
-
-#[cfg(unix)]
-impl TempDir {
-    fn new(what: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("socket-steps-{what}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
-        TempDir(dir)
-    }
-}
-
-#[cfg(unix)]
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+const BOOK_PATH: &str = "/run/user/1000/socket-steps.sock";
 
 #[test]
 #[cfg(unix)]
 fn unix_echo_server_and_client() {
-    let dir = TempDir::new("transcript");
-    let path = dir.0.join("echo.sock");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("socket-steps.sock");
     let path = path.to_str().expect("a UTF-8 temporary path");
     let server_args = [path];
     let (mut server, announced) = start_server("unix_echo_server", &server_args);
@@ -761,7 +745,7 @@ fn unix_echo_server_and_client() {
         output: server.stop(),
     };
     let names = Names {
-        paths: vec![(path.to_string(), "/tmp/socket-steps.sock".to_string())],
+        paths: vec![(path.to_string(), BOOK_PATH.to_string())],
         ..Names::default()
     };
     check_with(

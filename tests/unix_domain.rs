@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use socket_steps::step5_process::{recv, send_all};
 use socket_steps::step6_close::close;
-use socket_steps::unix_domain::{self, prepare_path, PathState};
+use socket_steps::unix_domain::{self, claim_path, PathState, Probe};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -66,35 +66,84 @@ fn the_socket_file_outlives_the_server() -> io::Result<()> {
 
 // ANCHOR: prepare
 #[test]
-fn prepare_path_removes_only_a_stale_socket() -> io::Result<()> {
-    let path = fresh_path("prepare");
-    assert_eq!(prepare_path(&path)?, PathState::Free);
-
+fn claim_path_removes_only_a_stale_socket_of_ours() -> io::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("echo.sock");
+    let (lock, state) = claim_path(&path, false)?;
+    assert_eq!(state, PathState::Free);
     let server = unix_domain::listening_socket(&path, 5)?;
+    let mut lock = lock.expect("the lock is ours");
+    lock.mark(&path)?; // this socket file is ours
     assert_eq!(
-        prepare_path(&path)?,
+        claim_path(&path, false)?.1,
         PathState::InUse,
-        "a server answers: hands off"
+        "our server holds the lock: hands off"
     );
     assert!(path.exists());
 
-    close(server);
-    wait_until_stale(&path);
-    assert_eq!(prepare_path(&path)?, PathState::RemovedStale);
+    // The server stops (a crash, Ctrl-C): the kernel releases its lock, the file stays.
+    drop((lock, server));
+    let (_lock, state) = claim_path(&path, false)?;
+    assert_eq!(state, PathState::RemovedStale, "ours, and its lock is free");
     assert!(!path.exists());
     unix_domain::listening_socket(&path, 5)?; // and bind works again
-    std::fs::remove_file(&path)?;
 
-    std::fs::write(&path, "precious data")?;
+    let precious = dir.path().join("notes.txt");
+    std::fs::write(&precious, "precious data")?;
     assert_eq!(
-        prepare_path(&path)?,
+        claim_path(&precious, true)?.1,
         PathState::NotASocket,
-        "a regular file is never removed"
+        "a regular file is never removed, not even with --replace"
     );
-    assert_eq!(std::fs::read_to_string(&path)?, "precious data");
-    std::fs::remove_file(&path)
+    assert_eq!(std::fs::read_to_string(&precious)?, "precious data");
+    Ok(())
 }
 // ANCHOR_END: prepare
+
+/// A socket another program has bound but not yet listens on refuses connections, like a stale
+/// file; it is not ours (no lock beside it), so it is left alone.
+#[test]
+fn a_socket_that_is_not_ours_is_kept_unless_replace_says_so() -> io::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("theirs.sock");
+    let _bound = unix_domain::bind_unix(&path)?; // bound, not listening
+    let (lock, state) = claim_path(&path, false)?;
+    assert_eq!(state, PathState::NotOurs(Probe::Refused));
+    assert!(path.exists(), "not removed");
+    drop(lock);
+    assert_eq!(
+        claim_path(&path, false)?.1,
+        PathState::NotOurs(Probe::Refused),
+        "a lock file left by our first look does not make it ours"
+    );
+    let (_lock, state) = claim_path(&path, true)?;
+    assert_eq!(state, PathState::Replaced);
+    assert!(!path.exists());
+    Ok(())
+}
+
+/// A busy server's full accept queue would make a blocking `connect` wait; our probe does not.
+#[test]
+fn the_probe_of_a_busy_server_does_not_wait() -> io::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("busy.sock");
+    let _listener = unix_domain::listening_socket(&path, 0)?;
+    // Fill the queue until a non-blocking connect is told to try again (EAGAIN).
+    let mut queued = Vec::new();
+    loop {
+        let client = socket_steps::step1_create::create_unix_socket()?;
+        client.set_nonblocking(true)?;
+        match client.connect(&socket2::SockAddr::unix(&path)?) {
+            Ok(()) => queued.push(client),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+            Err(error) => return Err(error),
+        }
+        assert!(queued.len() < 1000, "the accept queue never filled");
+    }
+    assert_eq!(unix_domain::probe(&path)?, Probe::Busy);
+    assert_eq!(claim_path(&path, false)?.1, PathState::NotOurs(Probe::Busy));
+    Ok(())
+}
 
 #[test]
 fn a_unix_stream_carries_bytes_like_tcp() -> io::Result<()> {
@@ -191,16 +240,25 @@ impl Drop for Running {
     }
 }
 
-/// Starts `unix_echo_server` on `path` and waits until it listens.
-fn start_unix_server(path: &str) -> (Running, std::sync::mpsc::Receiver<String>) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_server"))
-        .arg(path)
+/// Starts `unix_echo_server` with `args` (the path first) and waits until it listens.
+fn start_unix_server(args: &[&str]) -> (Running, std::sync::mpsc::Receiver<String>) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_server"));
+    command.args(args);
+    spawn_server(command)
+}
+
+/// Runs `command`, a server, and waits until it says it listens.
+fn spawn_server(
+    mut command: std::process::Command,
+) -> (Running, std::sync::mpsc::Receiver<String>) {
+    let mut child = command
+        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start unix_echo_server");
     let lines = support::read_lines(child.stdout.take().unwrap());
     let server = Running(child);
-    support::wait_for_line(&lines, &format!("listening on {path}"));
+    support::wait_for_line(&lines, "listening on ");
     (server, lines)
 }
 
@@ -208,7 +266,7 @@ fn start_unix_server(path: &str) -> (Running, std::sync::mpsc::Receiver<String>)
 fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
     let path = fresh_path("echo-pair");
     let shown = path.to_str().unwrap();
-    let (server, lines) = start_unix_server(shown);
+    let (server, lines) = start_unix_server(&[shown]);
     let output = support::run(
         env!("CARGO_BIN_EXE_unix_echo_client"),
         &[shown, "Hello network world"],
@@ -219,7 +277,7 @@ fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
         out.contains("Client received: '|From Server| Hello network world'"),
         "{out}"
     );
-    support::wait_for_line(&lines, "recv(fd 4) -> 19 bytes");
+    support::wait_for_line(&lines, "recv(fd 5) -> 19 bytes");
 
     // A second server on the same path refuses to take it over.
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_server"), &[shown]);
@@ -232,7 +290,7 @@ fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
     let err = support::assert_clean_failure(&output);
     assert!(err.contains("no server listens on it"), "{err}");
-    let (server, _lines) = start_unix_server(shown);
+    let (server, _lines) = start_unix_server(&[shown]);
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
     support::assert_success(&output);
     server.stop();
@@ -262,6 +320,129 @@ fn the_unix_client_without_a_server_says_what_to_do() {
     );
     let err = support::assert_clean_failure(&output);
     assert!(err.contains("there is no socket file"), "{err}");
+}
+
+/// The program refuses a socket file that another program bound, and keeps it; `--replace`
+/// removes it and serves.
+#[test]
+fn the_unix_server_keeps_a_socket_that_is_not_ours() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("theirs.sock");
+    let shown = path.to_str().unwrap();
+    let _theirs = unix_domain::bind_unix(&path).unwrap(); // bound, not listening yet
+    let output = support::run(env!("CARGO_BIN_EXE_unix_echo_server"), &[shown]);
+    let err = support::assert_clean_failure(&output);
+    assert!(
+        err.contains("did not make, and nobody answers on it now"),
+        "{err}"
+    );
+    assert!(err.contains("--replace"), "{err}");
+    assert!(path.exists(), "their socket file is still there");
+    let (server, _lines) = start_unix_server(&[shown, "--replace"]);
+    let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
+    support::assert_success(&output);
+    server.stop();
+}
+
+/// A client that sends much and never reads its replies is given up after the write timeout, so
+/// the next client is served (before the deadline existed, it waited for ever).
+#[test]
+fn a_client_that_never_reads_is_given_up_after_the_write_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deadline.sock");
+    let shown = path.to_str().unwrap();
+    let (server, lines) = start_unix_server(&[shown, "--write-timeout=1s"]);
+    let hog = unix_domain::connect(&path).unwrap();
+    hog.set_write_timeout(Some(PATIENCE)).unwrap();
+    // Much more than the buffers hold, and we never read a reply: once the server's replies fill
+    // our receive buffer, its send waits, until its deadline. Our send then fails (the server
+    // closed), which ends this thread.
+    let hog = std::thread::spawn(move || {
+        let _ = send_all(&hog, &vec![b'x'; 4_000_000]);
+        hog
+    });
+    support::wait_for_line(&lines, "failed: the client did not take our reply in time");
+    let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown, "next"]);
+    support::assert_success(&output);
+    assert!(support::stdout(&output).contains("'|From Server| next'"));
+    drop(hog.join());
+    server.stop();
+}
+
+/// Out of file descriptors (`EMFILE`), `accept` fails; the server says so and keeps trying
+/// instead of exiting.
+#[test]
+fn out_of_descriptors_the_unix_server_retries_accept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("emfile.sock");
+    let shown = path.to_str().unwrap();
+    // 0, 1, 2, the lock file and the listener: no descriptor is left for a connection.
+    let mut command = std::process::Command::new("sh");
+    command.arg("-c").arg(format!(
+        "ulimit -n 5 && exec '{}' '{shown}'",
+        env!("CARGO_BIN_EXE_unix_echo_server")
+    ));
+    let (server, lines) = spawn_server(command);
+    let _client = unix_domain::connect(&path).unwrap(); // queued: the kernel needs no accept
+    let failed = support::wait_for_line(&lines, "accept failed");
+    assert!(
+        failed.contains("(failure 1 in a row); trying again"),
+        "{failed}"
+    );
+    let mut server = server;
+    assert!(server.0.try_wait().unwrap().is_none(), "the server exited");
+    server.stop();
+}
+
+/// Without a path, server and client meet in `$XDG_RUNTIME_DIR` (this user's own directory), or
+/// else at a per-user name in the temporary directory; the client says which.
+#[test]
+fn the_default_path_is_this_users_own() {
+    let runtime = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_client"))
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .output()
+        .unwrap();
+    let expected = runtime.path().join("socket-steps.sock");
+    let out = support::stdout(&output);
+    assert!(
+        out.contains(&format!("talking to the default, {}", expected.display())),
+        "{out}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_client"))
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let out = support::stdout(&output);
+    let uid = std::fs::metadata(tmp.path()).map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.uid()
+    });
+    let per_user = tmp
+        .path()
+        .join(format!("socket-steps-{}.sock", uid.unwrap()));
+    assert!(out.contains(&per_user.display().to_string()), "{out}");
+}
+
+/// A path is any bytes the file system takes, not only UTF-8.
+#[test]
+fn a_path_that_is_not_utf8_works() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.sock"));
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_server"));
+    command.arg(&path);
+    let (server, _lines) = spawn_server(command);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_client"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    support::assert_success(&output);
+    server.stop();
 }
 
 // ANCHOR: permissions
