@@ -20,7 +20,6 @@
 
 use std::io;
 use std::os::unix::fs::FileTypeExt;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -261,10 +260,10 @@ pub fn bind_abstract(name: &[u8]) -> io::Result<std::os::unix::net::UnixListener
 
 /// Connects to the abstract name `name` (Linux only).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn connect_abstract(name: &[u8]) -> io::Result<UnixStream> {
+pub fn connect_abstract(name: &[u8]) -> io::Result<std::os::unix::net::UnixStream> {
     use std::os::linux::net::SocketAddrExt;
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-    UnixStream::connect_addr(&addr)
+    std::os::unix::net::UnixStream::connect_addr(&addr)
 }
 // ANCHOR_END: bind_abstract
 

@@ -5,7 +5,6 @@ mod echo_support;
 mod support;
 
 use std::io::{Read, Write};
-use std::process::Command;
 
 use echo_support::read_echo;
 use support::{start_server, wait_for_line, LIMIT};
@@ -69,7 +68,7 @@ fn help_goes_to_stdout_and_bad_options_fail_cleanly() {
 #[cfg(target_os = "linux")]
 #[test]
 fn each_await_is_a_readiness_wait_under_strace() {
-    let found = Command::new("strace").arg("-V").output();
+    let found = std::process::Command::new("strace").arg("-V").output();
     if !found.is_ok_and(|o| o.status.success()) {
         return support::skip("strace is not installed (apt-get install strace)");
     }
@@ -122,7 +121,10 @@ fn each_await_is_a_readiness_wait_under_strace() {
         .split_whitespace()
         .next()
         .expect("the traced server");
-    let killed = Command::new("kill").arg(pid).status().expect("kill(1)");
+    let killed = std::process::Command::new("kill")
+        .arg(pid)
+        .status()
+        .expect("kill(1)");
     assert!(killed.success(), "could not stop the server {pid}");
     assert!(!server.wait_for_exit(), "the server ends by a signal");
     let text = std::fs::read_to_string(&log).expect("strace's log");
