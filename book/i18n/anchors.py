@@ -5,7 +5,9 @@ mdBook makes a heading's id from its text, so a translated heading would get a n
 every link to it (`step3-listen.md#the-accept-queue`, from another chapter or the search)
 would break. So every translated heading ends with its English id, ` {#the-accept-queue}`.
 
-  anchors.py BOOK PO            add the English id to every translated heading of PO
+  anchors.py BOOK PO            add the English id to every translated heading of PO, and
+                                point every image at its Chinese copy (NAME.zh-CN.svg, made
+                                by svg-zh) where there is one
   anchors.py --check BOOK PO    fail if a translated heading lacks it (or has a wrong one)
   anchors.py --html EN ZH       fail if a page of the built Chinese edition (ZH) lacks an
                                 anchor that the same English page (EN) has
@@ -68,6 +70,16 @@ def summary_titles(book: pathlib.Path) -> set:
     }
 
 
+def chinese_images(book: pathlib.Path, msgstr: str) -> str:
+    """`](step3-listen.svg)` -> `](step3-listen.zh-CN.svg)` when that file exists."""
+    def swap(m):
+        name = m.group(1)
+        zh = name[: -len(".svg")] + ".zh-CN.svg"
+        return f"]({zh})" if (book / "src" / zh).exists() else m.group(0)
+
+    return re.sub(r"\]\(([^)\s]+?(?<!\.zh-CN)\.svg)\)", swap, msgstr)
+
+
 def unquote(lines):
     return "".join(eval(l) for l in lines)  # PO strings are C-quoted like Python's
 
@@ -102,6 +114,13 @@ def fix(book: pathlib.Path, po: pathlib.Path, check: bool) -> int:
     lines = po.read_text(encoding="utf-8").split("\n")
     problems, edits = [], []
     for start, end, msgid, msgstr in entries("\n".join(lines)):
+        pictured = chinese_images(book, msgstr)
+        if pictured != msgstr:
+            if check:
+                problems.append(f"image in {msgstr[:60]!r}: use the Chinese copy (.zh-CN.svg)")
+            else:
+                edits.append((start, end, f"msgstr {quote(pictured)}"))
+                continue
         if not msgstr or msgid not in ids or msgid in titles:
             continue
         want = "{#" + ids[msgid] + "}"
@@ -117,7 +136,7 @@ def fix(book: pathlib.Path, po: pathlib.Path, check: bool) -> int:
         lines[start:end] = [line]
     if edits:
         po.write_text("\n".join(lines), encoding="utf-8")
-        print(f"added the English anchor to {len(edits)} translated headings")
+        print(f"po: {len(edits)} headings given their English anchor or images their Chinese copy")
     for p in problems:
         print(p, file=sys.stderr)
     return 1 if problems else 0
