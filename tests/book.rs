@@ -908,6 +908,8 @@ fn claim_verdicts(claims: &str) -> Vec<(String, Vec<String>)> {
     let mut parts: Vec<(String, Vec<String>)> = Vec::new();
     for line in claims.lines() {
         if let Some(title) = line.strip_prefix("## ") {
+            // `## The client {#the-client}`: the explicit anchor is not part of the title.
+            let title = title.split(" {#").next().unwrap_or(title);
             parts.push((title.to_string(), Vec::new()));
             continue;
         }
