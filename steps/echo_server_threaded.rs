@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --bin echo_server_threaded -- [HOST:PORT] [--max-clients=N]
 //!                          [--idle-timeout=DURATION] [--write-timeout=DURATION]
+//!                          [--evict-after=DURATION]
 //! ```
 //!
 //! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, unlike `echo_server`.
@@ -32,6 +33,10 @@ struct Args {
     max_clients: usize,
     #[command(flatten)]
     timeouts: cli::Timeouts,
+    /// When all slots are taken and a new client waits, close the connection quiet for longest,
+    /// once it has been quiet this long (e.g. 1s, 500ms)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = cli::duration::parse_duration)]
+    evict_after: std::time::Duration,
 }
 
 fn main() {
@@ -41,6 +46,7 @@ fn main() {
             max_clients: args.max_clients,
             idle_timeout: args.timeouts.idle_timeout,
             write_timeout: args.timeouts.write.write_timeout,
+            evict_after: args.evict_after,
         };
         let addr = args.listen.addr()?;
         let listener = listening_socket(addr, BACKLOG)
@@ -57,6 +63,11 @@ fn main() {
             "one thread per client, at most {} at once; a client quiet for {:?} or not reading \
              for {:?} is closed",
             config.max_clients, config.idle_timeout, config.write_timeout
+        );
+        println!(
+            "when all are taken and a new client waits, the one quiet for longest (at least {:?}) \
+             is closed to make room",
+            config.evict_after
         );
         flush();
         serve_forever(&listener, &config, None, log);
