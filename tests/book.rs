@@ -623,9 +623,18 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
             }
         }
     }
+    // A diagram's Chinese copy (`NAME.zh-CN.svg`, drawn from `NAME.svg` by book/i18n/svg-zh) is
+    // shown by the Chinese edition wherever its English original is shown.
+    let original = |file: &Path| -> PathBuf {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        match name.strip_suffix(".zh-CN.svg") {
+            Some(stem) => file.with_file_name(format!("{stem}.svg")),
+            None => file.to_path_buf(),
+        }
+    };
     for file in files.list(src) {
         let shown = file.extension().is_some_and(|e| e == "svg" || e == "txt");
-        if shown && !used.contains(&file) {
+        if shown && !used.contains(&original(&file)) {
             problems.push(format!("{} is not shown by any page", slashed(file)));
         }
     }
