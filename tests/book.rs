@@ -967,3 +967,45 @@ fn the_claims_appendix_counts_its_verdicts_correctly() {
     );
     assert_eq!(all.len(), 53, "every statement of the tutorial has its row");
 }
+
+/// A transcript is program output: it is shown in a code block, where mdBook keeps its lines
+/// and spaces (outside one it runs together as a paragraph, and `--` turns into a dash), and
+/// where the Chinese edition's extractor leaves it alone (book/i18n/skip-code).
+#[test]
+fn every_transcript_is_shown_in_a_code_block() {
+    let src = book_src();
+    let mut outside = Vec::new();
+    for file in Disk.list(&src) {
+        if file.extension().map_or(true, |e| e != "md") {
+            continue;
+        }
+        let text = Disk.read(&file).unwrap_or_default();
+        let mut fence: Option<String> = None;
+        for (number, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+                let marker: String = trimmed
+                    .chars()
+                    .take_while(|&c| c == '`' || c == '~')
+                    .collect();
+                match &fence {
+                    Some(open) if trimmed.trim_end() == open.as_str() => fence = None,
+                    Some(_) => {}
+                    None => fence = Some(marker),
+                }
+            } else if fence.is_none() && line.contains("{{#include transcripts/") {
+                outside.push(format!(
+                    "{}:{}: {}",
+                    slashed(&file),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "transcripts included outside a code block (put them in ```console):\n{}",
+        outside.join("\n")
+    );
+}
