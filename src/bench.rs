@@ -168,6 +168,14 @@ pub fn pattern_byte(offset: u64) -> u8 {
 }
 
 impl Unprefix {
+    /// A reader that also checks every payload byte against [`pattern_byte`].
+    pub fn verifying() -> Unprefix {
+        Unprefix {
+            verify: true,
+            ..Unprefix::default()
+        }
+    }
+
     /// Takes the next bytes of the reply.
     pub fn feed(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
@@ -443,6 +451,36 @@ pub fn median<T: PartialOrd + Copy>(values: &[T]) -> T {
     let mut sorted = values.to_vec();
     sorted.sort_by(|a, b| a.partial_cmp(b).expect("comparable values"));
     sorted[(sorted.len() - 1) / 2]
+}
+
+/// CPUs, CPU model and kernel, as far as we can tell.
+pub fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|model| model.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|release| format!("Linux {}", release.trim()))
+        .unwrap_or_else(|_| std::env::consts::OS.to_string());
+    format!("{cpus} CPUs available, {model}, {kernel}")
+}
+
+/// The 1-, 5- and 15-minute load averages (Linux), to show how busy the machine was.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 #[cfg(test)]

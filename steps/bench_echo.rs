@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use socket_steps::bench::{
-    many_clients, median, percentile, round_trips, start, stream_through, Pattern, Server,
-    Workload, BIG_BUFFER,
+    load_average, machine, many_clients, median, percentile, round_trips, start, stream_through,
+    Pattern, Server, Workload, BIG_BUFFER,
 };
 use socket_steps::cli;
 use socket_steps::cli::run_main;
@@ -335,34 +335,4 @@ fn micros(duration: Duration) -> String {
 /// Progress goes to standard error, so that standard output is just the table.
 fn progress(what: &str) {
     eprintln!("measuring {what}...");
-}
-
-/// CPUs, CPU model and kernel, as far as we can tell.
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|model| model.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_string());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|release| format!("Linux {}", release.trim()))
-        .unwrap_or_else(|_| std::env::consts::OS.to_string());
-    format!("{cpus} CPUs available, {model}, {kernel}")
-}
-
-/// The 1-, 5- and 15-minute load averages (Linux), to show how busy the machine was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".to_string())
 }

@@ -44,6 +44,8 @@ fn main() {
             max_clients: args.max_clients,
             idle_timeout: args.timeouts.idle_timeout,
             write_timeout: args.timeouts.write.write_timeout,
+            // Tasks are cheap: this server has no slowloris policy, so `evict_after` is unused.
+            ..Config::default()
         };
         let quiet = args.quiet;
         let addr = args.listen.addr()?;
