@@ -908,6 +908,8 @@ fn claim_verdicts(claims: &str) -> Vec<(String, Vec<String>)> {
     let mut parts: Vec<(String, Vec<String>)> = Vec::new();
     for line in claims.lines() {
         if let Some(title) = line.strip_prefix("## ") {
+            // `## The client {#the-client}`: the explicit anchor is not part of the title.
+            let title = title.split(" {#").next().unwrap_or(title);
             parts.push((title.to_string(), Vec::new()));
             continue;
         }
@@ -1007,5 +1009,44 @@ fn every_transcript_is_shown_in_a_code_block() {
         outside.is_empty(),
         "transcripts included outside a code block (put them in ```console):\n{}",
         outside.join("\n")
+    );
+}
+
+/// The Chinese README (README.zh-CN.md) tells the same commands as the English one: every
+/// program run (`cargo run --bin NAME`) and every command of a `console` block in README.md is
+/// in it too, so a reader of either one runs the same course.
+#[test]
+fn the_chinese_readme_has_every_command_of_the_english_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let english = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let chinese = std::fs::read_to_string(root.join("README.zh-CN.md"))
+        .expect("README.zh-CN.md, the README in Chinese (see book/i18n/TRANSLATING.md)");
+    let mut commands: BTreeSet<String> = BTreeSet::new();
+    let mut in_console = false;
+    for line in english.lines() {
+        if line.starts_with("```") {
+            in_console = !in_console && line.trim() == "```console";
+            continue;
+        }
+        if in_console && !line.trim().is_empty() {
+            commands.insert(line.trim().to_string());
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("cargo run --bin ") {
+            let name: String = rest[at + 16..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            commands.insert(format!("cargo run --bin {name}"));
+            rest = &rest[at + 16..];
+        }
+    }
+    let missing: Vec<&String> = commands
+        .iter()
+        .filter(|c| !chinese.contains(c.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.zh-CN.md lacks these commands of README.md:\n{missing:#?}"
     );
 }

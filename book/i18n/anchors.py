@@ -39,7 +39,9 @@ def plain(markdown: str) -> str:
     """The text of a heading as mdBook sees it: no backticks, emphasis or link targets."""
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
     text = text.replace("`", "")
-    text = re.sub(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
+    text = re.sub(r"(\*\*|\*)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
+    # `_` is emphasis only at word edges: TIME_WAIT and SO_REUSEADDR keep theirs.
+    text = re.sub(r"(?<!\w)(__|_)(?=\S)(.+?)(?<=\S)\1(?!\w)", r"\2", text)
     return html.unescape(re.sub(r"<[^>]+>", "", text)).replace("\\", "")
 
 
@@ -148,7 +150,9 @@ class Ids(html.parser.HTMLParser):
         self.ids = set()
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        # h1 is the page's title, reached by the page itself (and often a sidebar title, which
+        # gets no anchor: see above); the anchors that links use are below it.
+        if tag in ("h2", "h3", "h4", "h5", "h6"):
             self.ids.update(v for k, v in attrs if k == "id")
 
 
