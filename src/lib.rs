@@ -30,6 +30,7 @@
 //! | [`events`] | one thread, an `epoll` loop | `cargo run --bin echo_server_events` | `tests/events.rs`, `tests/faults.rs` | Event loops |
 //! | [`asynchronous`] | tokio: a task per connection, one thread | `cargo run --bin echo_server_async` | `tests/asynchronous.rs`, `tests/faults.rs` | Async (tokio) |
 //! | [`bench`](mod@bench) | measuring the servers | `cargo run --release --bin bench_echo` | `tests/bench.rs` | Performance |
+//! | `c10k` (Linux only) | 10,000 connections held at once | `target/release/bench_c10k` | `tests/bench.rs` | Performance |
 //!
 //! Helpers that the steps share: [`cli`] (every program's arguments, described once with `clap`:
 //! `HOST:PORT`, `--with-client`, durations, `--help`), [`narrate`] (the printed narration of each call, shared by the step binaries),
@@ -58,6 +59,8 @@ pub mod step6_close;
 
 pub mod asynchronous;
 pub mod bench;
+#[cfg(target_os = "linux")]
+pub mod c10k;
 pub mod client;
 pub mod echo;
 pub mod threaded;

@@ -26,21 +26,35 @@
 //! [`Config::max_clients`], and timeouts become `tokio::time::timeout` around a read:
 //! [`crate::asynchronous`] is this server on tokio.
 //!
+//! A cap alone has a hole, *slowloris*: clients that send one byte every few seconds are never
+//! idle for the idle timeout (each byte restarts it), so a cap's worth of them holds every slot
+//! and a normal client waits for as long as they like. The echo protocol has no request boundary,
+//! so such a client is also a legitimate slow one (a person typing into `nc`): we cannot tell
+//! them apart. Our policy therefore only acts when it must: when every slot is taken and a new
+//! client is waiting, the connection that has been quiet the longest ([`Config::evict_after`] at
+//! least) is closed to make room ([`Event::Evicted`]). A trickler keeps its slot while there is
+//! room, and loses it to a newcomer when there is not. The event loop and async servers need no
+//! such policy: a connection costs them a few hundred bytes, so their cap is 10,000, not 128.
+//!
 //! One subtlety of the write timeout: `SO_SNDTIMEO` bounds each `send(2)` call, not a whole
 //! reply, and a client that reads a few bytes now and then restarts it on every call. So each
 //! reply gets a deadline ([`send_all_within`](crate::step5_process::send_all_within)), in both
 //! servers.
 
+use std::collections::HashMap;
 use std::io;
+use std::net::Shutdown;
 use std::net::SocketAddr;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use crate::echo::serve_connection;
+use crate::echo::reply_to;
 use crate::step4_accept::accept;
+use crate::step5_process::{recv, send_all_within, RECV_SIZE};
 
 // ANCHOR: limits
 /// How many clients we serve at once, by default. Above it, new clients wait in the accept queue.
@@ -55,6 +69,11 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a client that does not read may keep one reply waiting.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// When every slot is taken and a new client waits, the connection quiet for longest is closed
+/// to make room, if it has been quiet for at least this long: a client in the middle of a
+/// conversation is not cut off for a newcomer.
+pub const EVICT_AFTER: Duration = Duration::from_secs(1);
 
 /// Each connection thread's stack. Echoing needs little (the buffers live on the heap); Rust's
 /// default for spawned threads is 2 MiB of address space, reserved per client.
@@ -71,6 +90,10 @@ pub struct Config {
     /// A reply that the client has not taken after this long is abandoned and the connection
     /// closed (a deadline per reply, enforced with `SO_SNDTIMEO`).
     pub write_timeout: Duration,
+    /// When all `max_clients` slots are taken and a new client waits, the connection quiet for
+    /// longest is closed to make room, once it has been quiet this long (the slowloris policy).
+    /// The async server shares this `Config` and ignores this field: it needs no such policy.
+    pub evict_after: Duration,
 }
 
 impl Default for Config {
@@ -79,6 +102,7 @@ impl Default for Config {
             max_clients: MAX_CLIENTS,
             idle_timeout: IDLE_TIMEOUT,
             write_timeout: WRITE_TIMEOUT,
+            evict_after: EVICT_AFTER,
         }
     }
 }
@@ -96,8 +120,12 @@ pub enum Event {
     TimedOut(SocketAddr),
     /// The connection failed (e.g. the client reset it). Other clients are not affected.
     Failed(SocketAddr, io::Error),
-    /// All `max_clients` threads are busy: we stop accepting until one finishes.
+    /// All `max_clients` threads are busy and a new client has come: it waits (accepted, not yet
+    /// served, and the clients after it in the accept queue) until a slot is free.
     Full(usize),
+    /// At the cap, with a new client waiting: we closed this connection, quiet for this long,
+    /// the longest of all, to give its slot to the newcomer.
+    Evicted(SocketAddr, Duration),
     /// `accept` failed (e.g. `EMFILE`, too many open files). We wait a moment and try again.
     /// `repeats` counts the failures in a row, so that a log can stay quiet after the first.
     AcceptFailed(io::Error, u64),
@@ -125,6 +153,11 @@ impl std::fmt::Display for Event {
                 "at the cap: {} being served; new clients wait in the accept queue",
                 crate::narrate::counted(*max as u64, "client")
             ),
+            Event::Evicted(peer, quiet) => write!(
+                f,
+                "{peer} evicted: quiet for {:.1}s, the longest, and a new client is waiting",
+                quiet.as_secs_f64()
+            ),
             Event::AcceptFailed(error, repeats) => {
                 write!(
                     f,
@@ -139,57 +172,109 @@ impl std::fmt::Display for Event {
 }
 
 // ANCHOR: slots
-/// Counts the connections being served, and lets the accept loop wait for a free slot.
+/// One connection being served, shared by its thread and the accept loop.
+struct Client {
+    socket: Socket,
+    peer: SocketAddr,
+    /// When its last piece arrived (or when it was accepted).
+    heard: Mutex<Instant>,
+    /// Set by the accept loop when it closes this connection to make room.
+    evicted: AtomicBool,
+}
+
+/// The connections being served, and a condition variable that the accept loop waits on for a
+/// free slot.
 struct Slots {
-    active: Mutex<usize>,
+    clients: Mutex<HashMap<u64, Arc<Client>>>,
     freed: Condvar,
 }
 
 impl Slots {
-    /// Waits until fewer than `max` connections are active, then takes a slot and returns how
-    /// many are active now. Calls `when_full` once before waiting, if it has to wait.
-    fn take(&self, max: usize, when_full: impl FnOnce()) -> usize {
-        let mut active = self
-            .active
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Client>>> {
+        self.clients
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if *active >= max {
-            when_full();
-        }
-        while *active >= max {
-            // Releases the lock while waiting; `give_back` wakes us.
-            active = self
-                .freed
-                .wait(active)
-                .unwrap_or_else(|poison| poison.into_inner());
-        }
-        *active += 1;
-        *active
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    fn give_back(&self) {
-        let mut active = self
-            .active
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        *active -= 1;
+    /// Takes a slot for `client`, returning how many are served now (this one included). While
+    /// all `config.max_clients` are taken, it closes the connection that has been quiet the
+    /// longest, once that one has been quiet for `config.evict_after`, and waits for its
+    /// thread to give the slot back.
+    fn take(&self, id: u64, client: Arc<Client>, config: &Config, log: &dyn Fn(Event)) -> usize {
+        let mut clients = self.lock();
+        if clients.len() >= config.max_clients {
+            log(Event::Full(config.max_clients));
+        }
+        while clients.len() >= config.max_clients {
+            let quietest = clients
+                .values()
+                .filter(|other| !other.evicted.load(Ordering::Relaxed))
+                .map(|other| (other.quiet_for(), other))
+                .max_by_key(|(quiet, _)| *quiet);
+            let wait = match quietest {
+                Some((quiet, other)) if quiet >= config.evict_after => {
+                    other.evicted.store(true, Ordering::Relaxed);
+                    // shutdown(2) wakes its thread's `recv`, which returns 0 (end of stream):
+                    // the thread ends and gives its slot back. The client sees our FIN.
+                    let _ = other.socket.shutdown(Shutdown::Both);
+                    log(Event::Evicted(other.peer, quiet));
+                    None
+                }
+                // Nobody may be evicted yet: wait until the quietest may be.
+                Some((quiet, _)) => Some(config.evict_after - quiet),
+                // Every connection is being evicted already: wait for their threads.
+                None => None,
+            };
+            // Releases the lock while waiting; a thread that ends wakes us. The timeout is a
+            // safety net: a thread stuck in a reply's deadline still ends within it.
+            let wait = wait.unwrap_or(config.write_timeout);
+            clients = self
+                .freed
+                .wait_timeout(clients, wait)
+                .unwrap_or_else(|poison| poison.into_inner())
+                .0;
+        }
+        clients.insert(id, client);
+        clients.len()
+    }
+
+    fn give_back(&self, id: u64) {
+        self.lock().remove(&id);
         self.freed.notify_one();
     }
 }
 
+impl Client {
+    fn quiet_for(&self) -> Duration {
+        let heard = *self
+            .heard
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        heard.elapsed()
+    }
+
+    fn heard_now(&self) {
+        *self
+            .heard
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = Instant::now();
+    }
+}
+
 /// Gives the slot back when the connection's thread ends, however it ends (even by a panic).
-struct SlotGuard(Arc<Slots>);
+struct SlotGuard(Arc<Slots>, u64);
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
-        self.0.give_back();
+        self.0.give_back(self.1);
     }
 }
 // ANCHOR_END: slots
 
 // ANCHOR: serve_forever
 /// The threaded server loop: accept a client, start a thread that serves it, go back to `accept`
-/// at once. At most `config.max_clients` are served at the same time.
+/// at once. At most `config.max_clients` are served at the same time; at the cap, the next
+/// client is accepted and waits for a slot, and the clients after it wait in the accept queue.
 ///
 /// `clients` limits how many clients to accept before returning (`None`: forever); the threads of
 /// the last clients may still be running when it returns. Failures are reported to `log`, and
@@ -202,29 +287,34 @@ pub fn serve_forever(
 ) {
     let log = Arc::new(log);
     let slots = Arc::new(Slots {
-        active: Mutex::new(0),
+        clients: Mutex::new(HashMap::new()),
         freed: Condvar::new(),
     });
     let mut accepted = 0;
     let mut failures_in_a_row = 0;
     while clients.map_or(true, |limit| accepted < limit) {
-        // Wait for a free slot *before* accepting: waiting clients stay in the kernel's queue.
-        let active = slots.take(config.max_clients, || log(Event::Full(config.max_clients)));
-        let guard = SlotGuard(Arc::clone(&slots));
-        let (connection, peer) = match accept(listener) {
+        let (socket, peer) = match accept(listener) {
             Ok(accepted) => accepted,
             Err(error) => {
-                drop(guard);
                 failures_in_a_row += 1;
                 log(Event::AcceptFailed(error, failures_in_a_row));
                 // EMFILE does not go away by itself: the connection stays queued and the next
                 // accept fails too. We pause so that we do not spin the CPU, and retry.
-                thread::sleep(Duration::from_millis(100));
+                thread::sleep(crate::echo::ACCEPT_RETRY);
                 continue;
             }
         };
         failures_in_a_row = 0;
         accepted += 1;
+        let client = Arc::new(Client {
+            socket,
+            peer,
+            heard: Mutex::new(Instant::now()),
+            evicted: AtomicBool::new(false),
+        });
+        // Wait for a free slot (making one if a connection has been quiet too long).
+        let active = slots.take(accepted as u64, Arc::clone(&client), config, &*log);
+        let guard = SlotGuard(Arc::clone(&slots), accepted as u64);
         log(Event::Connected(peer, active));
         let thread_log = Arc::clone(&log);
         let timeouts = (config.idle_timeout, config.write_timeout);
@@ -233,8 +323,11 @@ pub fn serve_forever(
             .stack_size(STACK_SIZE)
             .spawn(move || {
                 let _slot = guard;
-                thread_log(serve_with_timeouts(&connection, peer, timeouts));
-                // `connection` is dropped here: close(2).
+                let ended = serve_with_timeouts(&client, timeouts);
+                if !client.evicted.load(Ordering::Relaxed) {
+                    thread_log(ended);
+                }
+                // The last `Arc` of `client` is dropped with the slot: close(2).
             });
         if let Err(error) = started {
             // The closure, with the connection and the slot, was dropped: both are given back.
@@ -247,15 +340,12 @@ pub fn serve_forever(
 // ANCHOR: serve_with_timeouts
 /// Serves one client with the seed's protocol, but gives up on a client that is quiet for longer
 /// than `idle` or does not take a reply within `write`.
-fn serve_with_timeouts(
-    connection: &Socket,
-    peer: SocketAddr,
-    (idle, write): (Duration, Duration),
-) -> Event {
-    if let Err(error) = connection.set_read_timeout(Some(idle)) {
+fn serve_with_timeouts(client: &Client, (idle, write): (Duration, Duration)) -> Event {
+    let peer = client.peer;
+    if let Err(error) = client.socket.set_read_timeout(Some(idle)) {
         return Event::Failed(peer, error);
     }
-    match serve_connection(connection, write) {
+    match serve_noting_each_piece(client, write) {
         Ok(bytes) => Event::Finished(peer, bytes),
         // A timed-out `recv` or `send` fails with EAGAIN (`WouldBlock`) on Unix and with
         // `TimedOut` on Windows; our own deadline says `TimedOut`.
@@ -264,6 +354,20 @@ fn serve_with_timeouts(
     }
 }
 
+/// The seed's loop ([`crate::echo::serve_connection`]) with one line more: it notes when each
+/// piece arrives, so that the accept loop knows which connection has been quiet the longest.
+fn serve_noting_each_piece(client: &Client, write: Duration) -> io::Result<u64> {
+    let mut total = 0;
+    loop {
+        let piece = recv(&client.socket, RECV_SIZE)?;
+        if piece.is_empty() {
+            return Ok(total);
+        }
+        client.heard_now();
+        total += piece.len() as u64;
+        send_all_within(&client.socket, &reply_to(&piece), write)?;
+    }
+}
 // ANCHOR_END: serve_with_timeouts
 
 /// Whether an I/O error is a socket timeout (`SO_RCVTIMEO` / `SO_SNDTIMEO` expired).

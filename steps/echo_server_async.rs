@@ -5,7 +5,7 @@
 //!                       [--idle-timeout=DURATION] [--write-timeout=DURATION] [--quiet]
 //! ```
 //!
-//! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, by one thread.
+//! Try it with two terminals of `nc -N 127.0.0.1 50007`: both are answered, by one thread.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use socket_steps::step3_listen::listening_socket;
 
 /// The seed's echo server on tokio: one thread, one task per client.
 ///
-/// Try it with two terminals of nc: both are answered, by one thread. Stop it with Ctrl-C.
+/// Try it with two terminals of nc -N 127.0.0.1 50007: both are answered, by one thread. Stop it with Ctrl-C.
 #[derive(clap::Parser)]
 #[command(verbatim_doc_comment)]
 struct Args {
@@ -44,6 +44,8 @@ fn main() {
             max_clients: args.max_clients,
             idle_timeout: args.timeouts.idle_timeout,
             write_timeout: args.timeouts.write.write_timeout,
+            // Tasks are cheap: this server has no slowloris policy, so `evict_after` is unused.
+            ..Config::default()
         };
         let quiet = args.quiet;
         let addr = args.listen.addr()?;

@@ -4,9 +4,10 @@
 //! ```text
 //! cargo run --bin echo_server_threaded -- [HOST:PORT] [--max-clients=N]
 //!                          [--idle-timeout=DURATION] [--write-timeout=DURATION]
+//!                          [--evict-after=DURATION] [--quiet]
 //! ```
 //!
-//! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, unlike `echo_server`.
+//! Try it with two terminals of `nc -N 127.0.0.1 50007`: both are answered, unlike `echo_server`.
 
 use std::io::Write;
 
@@ -19,7 +20,7 @@ use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG, MAX_CLIENTS}
 
 /// The seed's echo server, serving many clients at once with one thread per connection.
 ///
-/// Try it with two terminals of nc: both are answered, unlike echo_server. Stop it with Ctrl-C.
+/// Try it with two terminals of nc -N 127.0.0.1 50007: both are answered, unlike echo_server. Stop it with Ctrl-C.
 #[derive(clap::Parser)]
 #[command(verbatim_doc_comment)]
 struct Args {
@@ -32,6 +33,13 @@ struct Args {
     max_clients: usize,
     #[command(flatten)]
     timeouts: cli::Timeouts,
+    /// When all slots are taken and a new client waits, close the connection quiet for longest,
+    /// once it has been quiet this long (e.g. 1s, 500ms)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = cli::duration::parse_duration)]
+    evict_after: std::time::Duration,
+    /// Do not log each client: only the cap, evictions and failures to accept or start a thread
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn main() {
@@ -41,6 +49,7 @@ fn main() {
             max_clients: args.max_clients,
             idle_timeout: args.timeouts.idle_timeout,
             write_timeout: args.timeouts.write.write_timeout,
+            evict_after: args.evict_after,
         };
         let addr = args.listen.addr()?;
         let listener = listening_socket(addr, BACKLOG)
@@ -58,15 +67,32 @@ fn main() {
              for {:?} is closed",
             config.max_clients, config.idle_timeout, config.write_timeout
         );
+        println!(
+            "when all are taken and a new client waits, the one quiet for longest (at least {:?}) \
+             is closed to make room",
+            config.evict_after
+        );
+        let quiet = args.quiet;
+        if quiet {
+            println!("--quiet: logging only the cap, evictions and failures, not each client");
+        }
         flush();
-        serve_forever(&listener, &config, None, log);
+        serve_forever(&listener, &config, None, move |event| log(event, quiet));
         Ok(())
     })
 }
 
-/// Prints one event. Called from many threads: `println!` locks stdout for each line, so lines
-/// never mix.
-fn log(event: Event) {
+/// Prints one event: every one, or with `--quiet` only those about the server as a whole (and
+/// evictions). Called from many threads: `println!` locks stdout for each line, so lines never
+/// mix.
+fn log(event: Event, quiet: bool) {
+    let about_the_server = matches!(
+        event,
+        Event::Full(_) | Event::Evicted(..) | Event::AcceptFailed(..) | Event::SpawnFailed(..)
+    );
+    if quiet && !about_the_server {
+        return;
+    }
     // After the first failed accept in a row, we report only every 50th (5 s of retries), so
     // that a server out of file descriptors does not flood its log.
     if let Event::AcceptFailed(_, repeats) = &event {

@@ -623,9 +623,18 @@ fn check_book(files: &dyn Files, src: &Path) -> Vec<String> {
             }
         }
     }
+    // A diagram's Chinese copy (`NAME.zh-CN.svg`, drawn from `NAME.svg` by book/i18n/svg-zh) is
+    // shown by the Chinese edition wherever its English original is shown.
+    let original = |file: &Path| -> PathBuf {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        match name.strip_suffix(".zh-CN.svg") {
+            Some(stem) => file.with_file_name(format!("{stem}.svg")),
+            None => file.to_path_buf(),
+        }
+    };
     for file in files.list(src) {
         let shown = file.extension().is_some_and(|e| e == "svg" || e == "txt");
-        if shown && !used.contains(&file) {
+        if shown && !used.contains(&original(&file)) {
             problems.push(format!("{} is not shown by any page", slashed(file)));
         }
     }
@@ -899,6 +908,8 @@ fn claim_verdicts(claims: &str) -> Vec<(String, Vec<String>)> {
     let mut parts: Vec<(String, Vec<String>)> = Vec::new();
     for line in claims.lines() {
         if let Some(title) = line.strip_prefix("## ") {
+            // `## The client {#the-client}`: the explicit anchor is not part of the title.
+            let title = title.split(" {#").next().unwrap_or(title);
             parts.push((title.to_string(), Vec::new()));
             continue;
         }
@@ -957,4 +968,85 @@ fn the_claims_appendix_counts_its_verdicts_correctly() {
         "the total says otherwise; expected {expected}"
     );
     assert_eq!(all.len(), 53, "every statement of the tutorial has its row");
+}
+
+/// A transcript is program output: it is shown in a code block, where mdBook keeps its lines
+/// and spaces (outside one it runs together as a paragraph, and `--` turns into a dash), and
+/// where the Chinese edition's extractor leaves it alone (book/i18n/skip-code).
+#[test]
+fn every_transcript_is_shown_in_a_code_block() {
+    let src = book_src();
+    let mut outside = Vec::new();
+    for file in Disk.list(&src) {
+        if file.extension().map_or(true, |e| e != "md") {
+            continue;
+        }
+        let text = Disk.read(&file).unwrap_or_default();
+        let mut fence: Option<String> = None;
+        for (number, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+                let marker: String = trimmed
+                    .chars()
+                    .take_while(|&c| c == '`' || c == '~')
+                    .collect();
+                match &fence {
+                    Some(open) if trimmed.trim_end() == open.as_str() => fence = None,
+                    Some(_) => {}
+                    None => fence = Some(marker),
+                }
+            } else if fence.is_none() && line.contains("{{#include transcripts/") {
+                outside.push(format!(
+                    "{}:{}: {}",
+                    slashed(&file),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "transcripts included outside a code block (put them in ```console):\n{}",
+        outside.join("\n")
+    );
+}
+
+/// The Chinese README (README.zh-CN.md) tells the same commands as the English one: every
+/// program run (`cargo run --bin NAME`) and every command of a `console` block in README.md is
+/// in it too, so a reader of either one runs the same course.
+#[test]
+fn the_chinese_readme_has_every_command_of_the_english_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let english = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let chinese = std::fs::read_to_string(root.join("README.zh-CN.md"))
+        .expect("README.zh-CN.md, the README in Chinese (see book/i18n/TRANSLATING.md)");
+    let mut commands: BTreeSet<String> = BTreeSet::new();
+    let mut in_console = false;
+    for line in english.lines() {
+        if line.starts_with("```") {
+            in_console = !in_console && line.trim() == "```console";
+            continue;
+        }
+        if in_console && !line.trim().is_empty() {
+            commands.insert(line.trim().to_string());
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("cargo run --bin ") {
+            let name: String = rest[at + 16..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            commands.insert(format!("cargo run --bin {name}"));
+            rest = &rest[at + 16..];
+        }
+    }
+    let missing: Vec<&String> = commands
+        .iter()
+        .filter(|c| !chinese.contains(c.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.zh-CN.md lacks these commands of README.md:\n{missing:#?}"
+    );
 }

@@ -162,6 +162,16 @@ fn one_line(error: &clap::Error, command: &mut clap::Command, args: &[OsString])
                 )
             }
         }
+        // `--write-timeout` with nothing after it. Clap says "a value is required for
+        // '--write-timeout <DURATION>' but none was supplied"; we say it shorter, so that the
+        // line has room for the program's options.
+        ErrorKind::InvalidValue
+            if text(ContextKind::InvalidValue).map_or(true, |value| value.is_empty()) =>
+        {
+            let arg = text(ContextKind::InvalidArg).unwrap_or_default();
+            let name = arg.split(' ').next().unwrap_or(&arg).to_string();
+            anyhow!("{name} needs a value; {program} takes {}", usage(command))
+        }
         ErrorKind::ValueValidation => {
             let arg = text(ContextKind::InvalidArg).unwrap_or_default();
             let name = arg.split(' ').next().unwrap_or(&arg).to_string();

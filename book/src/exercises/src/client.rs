@@ -34,6 +34,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The seed client's message: `message = ['Hello network world']`.
 pub const SEED_MESSAGE: &str = "Hello network world";
 
+/// A message longer than one `recv(1024)` takes, so that it has to come out in pieces: step 5
+/// sends it, and so does `client --long` for a step 5 server in another terminal.
+pub const LONG_MESSAGE_LEN: usize = 2500;
+
 // ANCHOR: connect
 /// Creates a TCP socket and connects it to `addr`, waiting at most `timeout` for the handshake.
 ///
