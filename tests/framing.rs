@@ -4,8 +4,9 @@
 //! 14.1 (`ex14_1_`: the length-prefix decoder, on bytes, without sockets) and 14.2 (`ex14_2_`:
 //! `FramedStream::recv`, on real sockets), checking that each framing of `socket_steps::framing`
 //! (a newline delimiter, a length prefix) gets its messages back whole however TCP cuts them:
-//! one byte per segment, or two messages in one segment. The book's chapter "Framing a byte
-//! stream" includes this file region by region.
+//! one byte per segment, or two messages in one segment; and 14.3 (`ex14_3_`: `serve_lines`, the
+//! seed's server in lines, by hostile clients). The book's chapter "Framing a byte stream"
+//! includes this file region by region.
 
 mod support;
 
@@ -287,3 +288,185 @@ fn ex14_2_a_stream_that_ends_mid_message_is_an_error_and_between_messages_is_not
     }
 }
 // ANCHOR_END: ends
+
+// ---- Exercise 14.3: a line server, by hostile clients -----------------------------------------
+
+/// How long a test waits for what a wrong `serve_lines` may never do.
+const SOON: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `serve_lines` for the first client of a fresh listener, in a thread.
+fn line_server(
+    write_timeout: std::time::Duration,
+) -> (std::net::SocketAddr, mpsc::Receiver<io::Result<u64>>) {
+    use socket_steps::{step2_bind, step3_listen, step4_accept};
+    let listener = step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+    let addr = step2_bind::local_addr(&listener).unwrap();
+    listener.set_read_timeout(Some(support::LIMIT)).unwrap(); // bounds accept on Linux
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let served = step4_accept::accept(&listener).and_then(|(connection, _)| {
+            socket_steps::framing::serve_lines(&connection, write_timeout)
+        });
+        let _ = done.send(served);
+    });
+    (addr, result)
+}
+
+/// What `serve_lines` returned, within `SOON` after `what`.
+#[track_caller]
+fn lines_served(result: mpsc::Receiver<io::Result<u64>>, what: &str) -> io::Result<u64> {
+    result
+        .recv_timeout(SOON)
+        .unwrap_or_else(|_| panic!("serve_lines did not return within {SOON:?} after {what}"))
+}
+
+/// Reads reply lines until `count` of them have come; fails after `SOON`.
+#[track_caller]
+fn reply_lines(stream: &mut TcpStream, count: usize, what: &str) -> Vec<String> {
+    stream.set_read_timeout(Some(SOON)).unwrap();
+    let mut got = Vec::new();
+    let mut byte = [0];
+    while got.iter().filter(|&&b| b == b'\n').count() < count {
+        match stream.read(&mut byte) {
+            Ok(1) => got.push(byte[0]),
+            other => panic!(
+                "{what}: expected {count} reply line(s), got {:?} and then {other:?}",
+                String::from_utf8_lossy(&got)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&got)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn ex14_3_a_line_written_one_byte_at_a_time_gets_one_reply() {
+    let (addr, result) = line_server(support::LIMIT);
+    let mut stream = support::connect(addr);
+    stream.set_nodelay(true).unwrap(); // each byte its own segment
+    for byte in b"Hello network world\n" {
+        stream.write_all(&[*byte]).unwrap();
+    }
+    let replies = reply_lines(&mut stream, 1, "one line, sent one byte per segment");
+    assert_eq!(
+        replies,
+        ["|From Server| Hello network world"],
+        "one line, however many segments it came in: one reply"
+    );
+    drop(stream);
+    assert_eq!(lines_served(result, "the client closed").ok(), Some(1));
+}
+
+#[test]
+fn ex14_3_two_lines_in_one_write_get_two_replies() {
+    let (addr, result) = line_server(support::LIMIT);
+    let mut stream = support::connect(addr);
+    stream.write_all(b"first\nsecond\n").unwrap();
+    let replies = reply_lines(&mut stream, 2, "two lines in one write");
+    assert_eq!(
+        replies,
+        ["|From Server| first", "|From Server| second"],
+        "two lines arrived in one segment (and one recv): two replies, in order"
+    );
+    drop(stream);
+    assert_eq!(lines_served(result, "the client closed").ok(), Some(2));
+}
+
+#[test]
+fn ex14_3_a_3000_byte_line_gets_one_reply() {
+    let (addr, result) = line_server(support::LIMIT);
+    let long: String = (0..3000u32)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    let mut stream = support::connect(addr);
+    stream.write_all(format!("{long}\n").as_bytes()).unwrap();
+    let replies = reply_lines(&mut stream, 1, "a line of 3000 bytes");
+    assert!(
+        replies.len() == 1 && replies[0] == format!("|From Server| {long}"),
+        "a 3000-byte line (more than one recv of 1024): expected one reply line with the whole \
+         line, got {} line(s) of {:?} bytes",
+        replies.len(),
+        replies.iter().map(String::len).collect::<Vec<_>>()
+    );
+    drop(stream);
+    assert_eq!(lines_served(result, "the client closed").ok(), Some(1));
+}
+
+#[test]
+fn ex14_3_a_close_in_the_middle_of_a_line_is_an_error() {
+    let (addr, result) = line_server(support::LIMIT);
+    let mut stream = support::connect(addr);
+    stream.write_all(b"whole\nhalf a li").unwrap();
+    reply_lines(&mut stream, 1, "the whole line before the cut one");
+    drop(stream); // FIN after 9 bytes of a line
+    match lines_served(result, "the client closed in the middle of a line") {
+        Err(error) => assert_eq!(
+            error.kind(),
+            io::ErrorKind::UnexpectedEof,
+            "a stream that ends in the middle of a line: the error cut_short gives, not {error}"
+        ),
+        Ok(lines) => panic!(
+            "the client closed after 9 bytes of a line without its \\n, yet serve_lines \
+             returned Ok({lines}): return cut_short(the bytes of the line), as FramedStream does"
+        ),
+    }
+}
+
+#[test]
+fn ex14_3_a_reset_is_the_error_it_returns() {
+    let (addr, result) = line_server(support::LIMIT);
+    let mut stream = support::connect(addr);
+    stream.write_all(b"then a reset\n").unwrap();
+    reply_lines(&mut stream, 1, "the line before the reset");
+    let socket = socket2::Socket::from(stream);
+    socket.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+    drop(socket); // RST instead of FIN
+    match lines_served(result, "the client reset the connection") {
+        Err(error) => assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}"),
+        Ok(lines) => {
+            panic!("the client reset the connection, yet serve_lines returned Ok({lines})")
+        }
+    }
+}
+
+#[test]
+fn ex14_3_a_client_that_never_reads_is_given_up_after_the_write_timeout() {
+    let (addr, result) = line_server(std::time::Duration::from_secs(1));
+    // The smallest receive buffer the kernel allows, set before connect: replies back up at once.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(1).unwrap();
+    socket
+        .connect_timeout(&addr.into(), support::LIMIT)
+        .unwrap();
+    socket
+        .set_write_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let mut lines = vec![b'y'; 64 * 1024];
+    for end in (1023..lines.len()).step_by(1024) {
+        lines[end] = b'\n'; // 64 lines of 1023 bytes
+    }
+    let mut sent = 0;
+    while sent < 20_000_000 {
+        match socket.send(&lines) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    match lines_served(
+        result,
+        "the write timeout (1 s) of a client that never reads",
+    ) {
+        Err(error) => assert_eq!(
+            error.kind(),
+            io::ErrorKind::TimedOut,
+            "the client never read its replies: after 1 s, serve_lines should fail with \
+             TimedOut, not: {error}"
+        ),
+        Ok(answered) => {
+            panic!("the client never read a reply, yet serve_lines returned Ok({answered})")
+        }
+    }
+    drop(socket);
+}
