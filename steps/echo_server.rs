@@ -39,7 +39,9 @@ fn main() {
         println!("echo server: listening on {bound} (backlog {SEED_BACKLOG}, recv 1024)");
         wire.watch(&[bound.port()]);
         if bound.ip().is_loopback() {
-            println!("Only this machine can connect: the tutorial binds '' (every interface), we bind");
+            println!(
+                "Only this machine can connect: the tutorial binds '' (every interface), we bind"
+            );
             println!(
                 "{} unless you pass another address, e.g. 0.0.0.0:{}.",
                 bound.ip(),
