@@ -3,8 +3,10 @@
 //! `cargo run --release --bin bench_echo` starts every server in this process, on `127.0.0.1:0`,
 //! drives it with clients over loopback and prints a table (see the "Performance" chapter). Three
 //! experiments, each a lesson:
-//! - **Throughput** ([`stream_through`]): 100 MB through the seed's server, whose `recv(1024)`
-//!   costs three system calls per KiB (a `recv`, a `setsockopt` for the reply's deadline and a
+//! - **Throughput** ([`stream_through`]): 100 MB through the seed's own Python server (in a
+//!   `python3` process: the row that ours is measured against), then through the seed's server
+//!   in Rust, whose `recv(1024)` costs two system calls per KiB when the kernel takes each reply
+//!   at once (a `recv` and a `send` with `MSG_DONTWAIT`, as the Python server's `recv` and
 //!   `send`); the same code with a 64 KiB and a 256 KiB buffer; and a plain std echo loop as the
 //!   ceiling. *System calls per byte* decide.
 //! - **Latency of small messages** ([`round_trips`]): a request written in two pieces
@@ -41,6 +43,9 @@ pub enum Server {
     SerialWithBuffer(usize),
     /// [`crate::threaded::serve_forever`]: a thread per client.
     Threaded,
+    /// The seed's own server, `tests/python/seed_server.py`, run by `python3` in a process of
+    /// its own: what `echo_server` is measured against.
+    SeedPython,
     /// The ceiling: std's `read` and `write_all` with a 256 KiB buffer, echoing without a prefix.
     PlainStd,
     /// A server that answers each whole line (up to `\n`) at once: how request/response
@@ -53,7 +58,7 @@ impl Server {
     pub fn prefixed(self) -> bool {
         matches!(
             self,
-            Server::Serial | Server::SerialWithBuffer(_) | Server::Threaded
+            Server::Serial | Server::SerialWithBuffer(_) | Server::Threaded | Server::SeedPython
         )
     }
 }
@@ -65,6 +70,9 @@ pub const BIG_BUFFER: usize = 256 * 1024;
 /// gets the same listen backlog ([`BACKLOG`], 128), so that 100 clients connecting at once are
 /// all queued: the seed's 5 would add a second or more of SYN retries to the serial rows.
 pub fn start(server: Server) -> io::Result<SocketAddr> {
+    if server == Server::SeedPython {
+        return start_seed_python();
+    }
     let any: SocketAddr = "127.0.0.1:0".parse().expect("a valid address");
     if server == Server::PlainStd || server == Server::Lines {
         let listener = TcpListener::bind(any)?;
@@ -91,7 +99,43 @@ pub fn start(server: Server) -> io::Result<SocketAddr> {
                 let _ = serve_connection_with(&connection, size);
             }
         },
-        Server::PlainStd | Server::Lines => unreachable!("handled above"),
+        Server::PlainStd | Server::Lines | Server::SeedPython => unreachable!("handled above"),
+    });
+    Ok(addr)
+}
+
+/// The seed's Python server, as the tutorial wrote it (`tests/python/seed_server.py`).
+pub const SEED_SERVER_PY: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/seed_server.py");
+
+/// Starts the seed's Python server on `127.0.0.1:0` with `python3` and returns its address,
+/// from the line where it says where it listens. It runs for as long as this process: a thread
+/// of its own waits for the end of its standard input, which is a pipe from us, and ends it
+/// when the pipe closes, that is when we exit, however we exit.
+fn start_seed_python() -> io::Result<SocketAddr> {
+    use std::process::{Command, Stdio};
+    let watch_stdin = "import os, runpy, sys, threading\n\
+        threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()\n\
+        sys.argv = sys.argv[1:]\n\
+        runpy.run_path(sys.argv[0], run_name='__main__')\n";
+    let mut child = Command::new("python3")
+        .args(["-c", watch_stdin, SEED_SERVER_PY, "127.0.0.1", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| io::Error::new(error.kind(), format!("python3: {error}")))?;
+    let mut lines = BufReader::new(child.stdout.take().expect("a piped stdout")).lines();
+    let first = lines.next().transpose()?.unwrap_or_default();
+    let addr = first
+        .strip_prefix("listening on ")
+        .and_then(|addr| addr.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("the seed's server said {first:?}")))?;
+    // Its stdin (our end of the pipe) and its stdout stay open until we exit: we read its log
+    // ("Server connected by ...") so that it never blocks on a full pipe.
+    let stdin = child.stdin.take();
+    thread::spawn(move || {
+        let _keep_open = (stdin, child);
+        lines.for_each(drop);
     });
     Ok(addr)
 }

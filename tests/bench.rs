@@ -42,6 +42,17 @@ fn quick_benchmark_prints_a_complete_table() {
         "{table}"
     );
     assert_eq!(rows(&table, "ceiling").len(), 1, "{table}");
+    // The seed's own Python server, measured in the same run, and echo_server's speed against it.
+    if support::python3().is_some() {
+        let python = rows(&table, "the seed's Python server");
+        assert_eq!(python.len(), 1, "{table}");
+        assert!(number(python[0][2]) > 0.0, "{:?}", python[0]);
+        assert!(number(python[0][3]) >= 9766.0, "{:?}", python[0]);
+        assert!(
+            table.contains("echo_server / the seed's Python server: "),
+            "{table}"
+        );
+    }
     for row in rows(&table, "echo_server")
         .into_iter()
         .chain(rows(&table, "ceiling"))

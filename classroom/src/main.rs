@@ -70,8 +70,11 @@ enum Command {
         id: String,
     },
     /// CI: prove that every exercise's tests fail unsolved, reject its wrong answers, and pass
-    /// solved
-    Verify,
+    /// solved (only exercises IDS if given, each with the ones before it solved)
+    Verify {
+        /// e.g. `6.2 7.2`; none: every exercise.
+        ids: Vec<String>,
+    },
     /// Rewrite the book's generated pages (exercises, student views, solutions); --student DIR
     /// builds a student edition (no solutions) into DIR; --check DIR checks a built book
     Book {
@@ -107,7 +110,7 @@ fn main() -> ExitCode {
         Command::Watch => watch::watch().map(|()| true),
         Command::Hint { id } => lookup::hint(&id).map(|()| true),
         Command::Solution { id } => lookup::solution(&id).map(|()| true),
-        Command::Verify => verify::verify().map(|()| true),
+        Command::Verify { ids } => verify::verify(&ids).map(|()| true),
         Command::Book {
             student: Some(dir), ..
         } => book::student_edition(&dir).map(|()| true),

@@ -246,6 +246,9 @@ pub struct Server {
     pub addr: SocketAddr,
     /// Its standard output lines after the announcement, as they come.
     pub lines: mpsc::Receiver<String>,
+    /// Its standard input, a pipe from the test: `take()` and drop it for end of file (step 3
+    /// waits for Enter on it).
+    pub stdin: Option<std::process::ChildStdin>,
 }
 
 impl Server {
@@ -274,13 +277,14 @@ impl Drop for Server {
 pub fn start_server(exe: &str, args: &[&str]) -> Server {
     let mut child = Command::new(exe)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("could not start {exe}: {e}"));
     let lines = read_lines(child.stdout.take().expect("piped stdout"));
     let mut server = Server {
+        stdin: child.stdin.take(),
         child,
         addr: "0.0.0.0:0".parse().unwrap(),
         lines,
@@ -454,6 +458,29 @@ pub fn python3() -> Option<&'static str> {
         "python3 is needed to run the tutorial's own programs",
     )
     .map(|()| "python3")
+}
+
+/// `nc` from Debian's netcat-openbsd, the one whose `-N` our programs suggest, if it runs here;
+/// otherwise the test [`skip`]s (fails in strict mode). `.ci/run` installs it.
+pub fn netcat() -> Option<&'static str> {
+    // netcat-openbsd's `nc -h` prints its options on standard error.
+    let help = Command::new("nc")
+        .arg("-h")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| error.to_string())
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stderr).into_owned();
+            match text.contains("-N") {
+                true => Ok(()),
+                false => Err("this nc has no -N: it is not netcat-openbsd".to_string()),
+            }
+        });
+    require(
+        help,
+        "nc (netcat-openbsd) runs the commands our servers suggest",
+    )
+    .map(|()| "nc")
 }
 
 /// The path of one of the tutorial's Python programs in `tests/python/`.
