@@ -511,7 +511,10 @@ fn every_server_keeps_its_clients_when_stopped_and_continued() {
             let message = format!("after the stop, client {i}");
             stream.write_all(message.as_bytes()).unwrap();
             read_echo(&mut stream, message.as_bytes(), LIMIT).unwrap_or_else(|e| {
-                panic!("{} server, client {i}, stopped and continued: {e}", kind.name)
+                panic!(
+                    "{} server, client {i}, stopped and continued: {e}",
+                    kind.name
+                )
             });
         }
     }

@@ -394,7 +394,10 @@ fn a_stop_and_continue_while_the_server_sends_loses_no_reply() {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
             Err(error) => panic!("send: {error}"),
         }
-        assert!(std::time::Instant::now() < deadline, "our send never waited");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "our send never waited"
+        );
     }
     let pid = server.0.id();
     support::stop_and_continue_when(pid, "the server asleep", || {
