@@ -56,6 +56,9 @@ enum Command {
     Check {
         /// One exercise, e.g. `2.1`.
         id: Option<String>,
+        /// Also print how long the build and each exercise's tests took.
+        #[arg(long)]
+        timings: bool,
     },
     /// Grade the current exercise whenever you save a file; keys: h hint, l list, n next, q quit
     Watch,
@@ -106,7 +109,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::New { dir } => copy::new(std::path::Path::new(&dir)).map(|()| true),
         Command::List => check::list().map(|()| true),
-        Command::Check { id } => check::check(id.as_deref()),
+        Command::Check { id, timings } => check::check(id.as_deref(), timings),
         Command::Watch => watch::watch().map(|()| true),
         Command::Hint { id } => lookup::hint(&id).map(|()| true),
         Command::Solution { id } => lookup::solution(&id).map(|()| true),
