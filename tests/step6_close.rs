@@ -6,7 +6,6 @@ mod support;
 
 use pretty_assertions::assert_eq;
 use socket_steps::step2_bind::local_addr;
-use socket_steps::step4_accept::accept;
 use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
 use socket_steps::step6_close::{close, finish_sending, listen_again, recv_until_closed};
 
@@ -191,6 +190,7 @@ fn a_port_held_by_time_wait() -> (std::net::SocketAddr, std::net::SocketAddr) {
 fn ex6_2_a_restarted_server_listens_on_its_port_while_time_wait_holds_it() {
     use socket_steps::step1_create::create_tcp_socket;
     use socket_steps::step2_bind::bind;
+    use socket_steps::step4_accept::accept;
     use std::io::ErrorKind;
     let (addr, old_client) = a_port_held_by_time_wait();
     let kernel = socket_steps::proc_net::describe(addr, Some(old_client));
