@@ -203,6 +203,40 @@ pub fn serve_framed_echo<S: Read + Write>(stream: S, framing: Framing) -> io::Re
 }
 // ANCHOR_END: framed_echo
 
+// ANCHOR: serve_lines
+/// The seed's echo with lines for messages: answers each whole line the client sends (the bytes
+/// up to its `\n`) with one reply line, `|From Server| `, the line and `\n`, however TCP cut or
+/// joined the client's writes, each reply sent within `write_timeout`. Returns how many lines
+/// it answered once the client has closed between lines; a client that closes in the middle of
+/// a line gets the line's bytes as the error [`cut_short`], and a line longer than
+/// [`MAX_MESSAGE`] the error [`too_long`]. A failed `recv` or send is returned as it is.
+///
+/// The seed answers each `recv` instead: one byte per segment gets it one reply per byte, and a
+/// 3000-byte message three replies. Here the reply follows the messages, not the segments.
+pub fn serve_lines(connection: &Socket, write_timeout: Duration) -> io::Result<u64> {
+    // EXERCISE 14.3
+    let mut buffer = Vec::new();
+    let mut answered = 0;
+    loop {
+        // Every whole line already here first: one `recv` may bring several.
+        while let Some(line) = decode_line(&mut buffer)? {
+            let reply = [PREFIX, &line, b"\n"].concat();
+            send_all_within(connection, &reply, write_timeout)?;
+            answered += 1;
+        }
+        let piece = recv(connection, RECV_SIZE)?;
+        if piece.is_empty() {
+            return match buffer.len() {
+                0 => Ok(answered),
+                cut => Err(cut_short(cut)),
+            };
+        }
+        buffer.extend_from_slice(&piece);
+    }
+    // END EXERCISE 14.3
+}
+// ANCHOR_END: serve_lines
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,37 +275,3 @@ mod tests {
         assert!(decode_line(&mut endless).is_err());
     }
 }
-
-// ANCHOR: serve_lines
-/// The seed's echo with lines for messages: answers each whole line the client sends (the bytes
-/// up to its `\n`) with one reply line, `|From Server| `, the line and `\n`, however TCP cut or
-/// joined the client's writes, each reply sent within `write_timeout`. Returns how many lines
-/// it answered once the client has closed between lines; a client that closes in the middle of
-/// a line gets the line's bytes as the error [`cut_short`], and a line longer than
-/// [`MAX_MESSAGE`] the error [`too_long`]. A failed `recv` or send is returned as it is.
-///
-/// The seed answers each `recv` instead: one byte per segment gets it one reply per byte, and a
-/// 3000-byte message three replies. Here the reply follows the messages, not the segments.
-pub fn serve_lines(connection: &Socket, write_timeout: Duration) -> io::Result<u64> {
-    // EXERCISE 14.3
-    let mut buffer = Vec::new();
-    let mut answered = 0;
-    loop {
-        // Every whole line already here first: one `recv` may bring several.
-        while let Some(line) = decode_line(&mut buffer)? {
-            let reply = [PREFIX, &line, b"\n"].concat();
-            send_all_within(connection, &reply, write_timeout)?;
-            answered += 1;
-        }
-        let piece = recv(connection, RECV_SIZE)?;
-        if piece.is_empty() {
-            return match buffer.len() {
-                0 => Ok(answered),
-                cut => Err(cut_short(cut)),
-            };
-        }
-        buffer.extend_from_slice(&piece);
-    }
-    // END EXERCISE 14.3
-}
-// ANCHOR_END: serve_lines

@@ -174,6 +174,21 @@ pub fn serve_framed_echo<S: Read + Write>(stream: S, framing: Framing) -> io::Re
 }
 // ANCHOR_END: framed_echo
 
+// ANCHOR: serve_lines
+/// The seed's echo with lines for messages: answers each whole line the client sends (the bytes
+/// up to its `\n`) with one reply line, `|From Server| `, the line and `\n`, however TCP cut or
+/// joined the client's writes, each reply sent within `write_timeout`. Returns how many lines
+/// it answered once the client has closed between lines; a client that closes in the middle of
+/// a line gets the line's bytes as the error [`cut_short`], and a line longer than
+/// [`MAX_MESSAGE`] the error [`too_long`]. A failed `recv` or send is returned as it is.
+///
+/// The seed answers each `recv` instead: one byte per segment gets it one reply per byte, and a
+/// 3000-byte message three replies. Here the reply follows the messages, not the segments.
+pub fn serve_lines(connection: &Socket, write_timeout: Duration) -> io::Result<u64> {
+    todo!("14.3: write the seed's echo with one reply per line — read framing.md; stuck? cargo classroom hint 14.3")
+}
+// ANCHOR_END: serve_lines
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,18 +227,3 @@ mod tests {
         assert!(decode_line(&mut endless).is_err());
     }
 }
-
-// ANCHOR: serve_lines
-/// The seed's echo with lines for messages: answers each whole line the client sends (the bytes
-/// up to its `\n`) with one reply line, `|From Server| `, the line and `\n`, however TCP cut or
-/// joined the client's writes, each reply sent within `write_timeout`. Returns how many lines
-/// it answered once the client has closed between lines; a client that closes in the middle of
-/// a line gets the line's bytes as the error [`cut_short`], and a line longer than
-/// [`MAX_MESSAGE`] the error [`too_long`]. A failed `recv` or send is returned as it is.
-///
-/// The seed answers each `recv` instead: one byte per segment gets it one reply per byte, and a
-/// 3000-byte message three replies. Here the reply follows the messages, not the segments.
-pub fn serve_lines(connection: &Socket, write_timeout: Duration) -> io::Result<u64> {
-    todo!("14.3: write the seed's echo with one reply per line — read framing.md; stuck? cargo classroom hint 14.3")
-}
-// ANCHOR_END: serve_lines
