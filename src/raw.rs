@@ -173,7 +173,8 @@ pub fn tcp_syn(from: SocketAddrV4, to: SocketAddrV4, sequence: u32) -> Vec<u8> {
     tcp.push(TCP_SYN);
     tcp.extend_from_slice(&u16::MAX.to_be_bytes()); // window
     tcp.extend_from_slice(&[0, 0, 0, 0]); // checksum (below), urgent pointer
-                                          // The TCP checksum covers a "pseudo-header" of the IP addresses, protocol and length too.
+
+    // The TCP checksum covers a "pseudo-header" of the IP addresses, protocol and length too.
     let mut covered = Vec::with_capacity(12 + tcp.len());
     covered.extend_from_slice(&from.ip().octets());
     covered.extend_from_slice(&to.ip().octets());
