@@ -15,7 +15,6 @@ mod support;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::Duration;
 
 use socket_steps::experiments::PATIENCE;
 use socket_steps::step3_listen::listening_socket;
@@ -108,12 +107,5 @@ fn signal(pid: u32, name: &str) {
 
 /// Polls `done` until it holds, at most [`PATIENCE`].
 fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !done() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: not within {PATIENCE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    support::poll_until(what, PATIENCE, || done().then_some(()))
 }

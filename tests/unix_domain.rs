@@ -31,18 +31,11 @@ fn fresh_path(name: &str) -> PathBuf {
 /// other tests of this file start programs: between `fork` and `exec` a child briefly holds a
 /// copy of every descriptor, so the kernel closes our socket only when that copy goes.
 fn wait_until_stale(path: &std::path::Path) {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        match unix_domain::connect(path) {
-            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => return,
-            other => assert!(
-                std::time::Instant::now() < deadline,
-                "{} still answers: {other:?}",
-                path.display()
-            ),
-        }
-        std::thread::yield_now();
-    }
+    let what = format!("{} refusing connections", path.display());
+    support::poll_until(&what, PATIENCE, || match unix_domain::connect(path) {
+        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => Some(()),
+        _ => None,
+    })
 }
 
 // ANCHOR: file_outlives
@@ -187,19 +180,15 @@ fn an_abstract_name_leaves_no_file() -> io::Result<()> {
 /// name stays taken for that moment. We allow the kernel that moment, and no more.
 #[cfg(target_os = "linux")]
 fn bind_again(name: &[u8]) -> io::Result<()> {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        match unix_domain::bind_abstract(name) {
-            Ok(_) => return Ok(()),
-            Err(error)
-                if error.kind() == io::ErrorKind::AddrInUse
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
+    let bound =
+        socket_steps::experiments::poll_until(PATIENCE, || {
+            match unix_domain::bind_abstract(name) {
+                Err(error) if error.kind() == io::ErrorKind::AddrInUse => None,
+                other => Some(other.map(drop)),
             }
-            Err(error) => return Err(error),
-        }
-    }
+        });
+    // Still taken after PATIENCE: the last try's error.
+    bound.unwrap_or_else(|| unix_domain::bind_abstract(name).map(drop))
 }
 
 // ANCHOR: datagram_pair

@@ -75,17 +75,11 @@ pub fn wait_with_limit(mut child: Child, what: &str) -> Output {
             .take()
             .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
     );
-    let deadline = std::time::Instant::now() + LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if std::time::Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(5));
+    let finished = poll_until_in_time(LIMIT, || child.try_wait().expect("try_wait"));
+    let Some(status) = finished else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} did not finish within {LIMIT:?}");
     };
     Output {
         status,
@@ -93,6 +87,15 @@ pub fn wait_with_limit(mut child: Child, what: &str) -> Output {
         stderr: err.join().expect("stderr reader"),
     }
 }
+
+/// Polls `ready` until it gives `Some` and returns it, or fails the test saying that `what` did
+/// not happen within `limit`: the library's one poll-until-deadline loop
+/// (`socket_steps::experiments::poll_until`), for tests.
+pub fn poll_until<T>(what: &str, limit: Duration, ready: impl FnMut() -> Option<T>) -> T {
+    poll_until_in_time(limit, ready).unwrap_or_else(|| panic!("{what}: not within {limit:?}"))
+}
+
+use socket_steps::experiments::poll_until as poll_until_in_time;
 
 /// Standard output as text.
 ///
@@ -254,14 +257,11 @@ pub struct Server {
 impl Server {
     /// Waits at most [`LIMIT`] for the server to exit by itself, and returns whether it succeeded.
     pub fn wait_for_exit(&mut self) -> bool {
-        let deadline = std::time::Instant::now() + LIMIT;
-        while std::time::Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.success();
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        panic!("the server did not exit within {LIMIT:?}");
+        let child = &mut self.child;
+        poll_until("the server's exit", LIMIT, || {
+            child.try_wait().expect("try_wait")
+        })
+        .success()
     }
 }
 
