@@ -407,7 +407,7 @@ struct Background {
 
 impl Background {
     fn start(bin: &str, args: &[&str]) -> Background {
-        let mut child = Command::new(exe(bin))
+        let mut child = support::end_with_this_test(&mut Command::new(exe(bin)))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

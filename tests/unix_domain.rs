@@ -240,7 +240,7 @@ fn start_unix_server(args: &[&str]) -> (Running, std::sync::mpsc::Receiver<Strin
 fn spawn_server(
     mut command: std::process::Command,
 ) -> (Running, std::sync::mpsc::Receiver<String>) {
-    let mut child = command
+    let mut child = support::end_with_this_test(&mut command)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .spawn()

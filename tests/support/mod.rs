@@ -41,7 +41,7 @@ pub fn run(exe: &str, args: &[&str]) -> Output {
 
 /// [`run`] for arguments that need not be text (e.g. a path that is not UTF-8).
 pub fn run_os<S: AsRef<std::ffi::OsStr>>(exe: &str, args: &[S]) -> Output {
-    let child = Command::new(exe)
+    let child = end_with_this_test(&mut Command::new(exe))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -96,6 +96,17 @@ pub fn poll_until<T>(what: &str, limit: Duration, ready: impl FnMut() -> Option<
 }
 
 use socket_steps::experiments::poll_until as poll_until_in_time;
+
+/// Makes the program that `command` starts end when this test process is gone, even when it is
+/// killed (SIGKILL: no `Drop` runs to stop its servers): the program asks the kernel for that
+/// (`socket_steps::cli::END_WITH_PARENT`, Linux). Every harness here that starts a program calls
+/// this.
+pub fn end_with_this_test(command: &mut Command) -> &mut Command {
+    command.env(
+        socket_steps::cli::END_WITH_PARENT,
+        std::process::id().to_string(),
+    )
+}
 
 /// Standard output as text.
 ///
@@ -275,7 +286,7 @@ impl Drop for Server {
 /// Starts a server binary (e.g. on `127.0.0.1:0`) and waits, at most [`LIMIT`], for the line
 /// where it says `listening on ADDR`.
 pub fn start_server(exe: &str, args: &[&str]) -> Server {
-    let mut child = Command::new(exe)
+    let mut child = end_with_this_test(&mut Command::new(exe))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
