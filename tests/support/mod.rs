@@ -498,3 +498,54 @@ pub fn netcat() -> Option<&'static str> {
 pub fn python_file(name: &str) -> String {
     format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Polls `done` every millisecond until it holds; fails the test after [`LIMIT`].
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    poll_until(what, LIMIT, || done().then_some(()))
+}
+
+/// `kill -SIGNAL pid`, with the shell's own `kill` (std can only send SIGKILL, and `kill(2)`
+/// of our own would need `unsafe`).
+#[cfg(unix)]
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -{name} {pid}")])
+        .status()
+        .expect("sh");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+/// The state of each thread of process `pid`, from `/proc/PID/task/TID/stat`: `S` sleeps in the
+/// kernel (in `recv`, `accept`, `epoll_wait`...), `R` runs, `T` is stopped. Linux only.
+#[cfg(target_os = "linux")]
+pub fn thread_states(pid: u32) -> Vec<char> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .filter_map(|stat| process_state(&stat))
+        .collect()
+}
+
+/// The state letter in a `/proc/.../stat` line, `pid (name) STATE ...`: it follows the name's
+/// closing parenthesis (the name itself may hold spaces and parentheses).
+#[cfg(target_os = "linux")]
+fn process_state(stat: &str) -> Option<char> {
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Ctrl-Z, then `fg`: once `ready` holds, stops process `pid` (SIGSTOP), waits until it is
+/// stopped (`T` in `/proc/PID/stat`) and continues it (SIGCONT). On Linux this interrupts the
+/// calls that it blocks in, without any signal handler (signal(7)). Linux only.
+#[cfg(target_os = "linux")]
+pub fn stop_and_continue_when(pid: u32, what: &str, ready: impl FnMut() -> bool) {
+    wait_until(what, ready);
+    signal(pid, "STOP");
+    wait_until("stopped", || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        process_state(&stat) == Some('T')
+    });
+    signal(pid, "CONT");
+}
