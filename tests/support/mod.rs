@@ -108,6 +108,35 @@ pub fn end_with_this_test(command: &mut Command) -> &mut Command {
     )
 }
 
+/// Every program of this package: the `[[bin]]`s of `Cargo.toml`, by name. This is the one list
+/// of programs; tests check the hand-written ones (the README, the crate's map) against it.
+pub fn programs() -> Vec<String> {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .expect("read Cargo.toml");
+    let mut names = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if let Some(value) = line.strip_prefix("name = ").filter(|_| in_bin) {
+            names.push(value.trim_matches('"').to_string());
+        }
+    }
+    assert!(names.len() >= 10, "found only {names:?} in Cargo.toml");
+    names
+}
+
+/// Where cargo built `program`, one of [`programs`]: beside every other program of this package
+/// (a test of ours cannot name them all with `env!("CARGO_BIN_EXE_...")` without a list).
+pub fn program(program: &str) -> std::path::PathBuf {
+    assert!(
+        programs().iter().any(|name| name == program),
+        "{program} is not a [[bin]] of Cargo.toml"
+    );
+    std::path::Path::new(env!("CARGO_BIN_EXE_step1_create"))
+        .with_file_name(format!("{program}{}", std::env::consts::EXE_SUFFIX))
+}
+
 /// Standard output as text.
 ///
 /// File descriptors are renumbered as if the program had inherited only stdin, stdout and
