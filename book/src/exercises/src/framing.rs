@@ -191,7 +191,10 @@ pub fn serve_framed_echo<S: Read + Write>(stream: S, framing: Framing) -> io::Re
 /// The seed answers each `recv` instead: one byte per segment gets it one reply per byte, and a
 /// 3000-byte message three replies. Here the reply follows the messages, not the segments.
 pub fn serve_lines(connection: &Socket, write_timeout: Duration) -> io::Result<u64> {
-    todo!("14.3: write the seed's echo with one reply per line — read framing.md; stuck? cargo classroom hint 14.3")
+    todo!(
+        "14.3: write the seed's echo with one reply per line — \
+         read framing.md; stuck? cargo classroom hint 14.3"
+    )
 }
 // ANCHOR_END: serve_lines
 
