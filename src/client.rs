@@ -24,6 +24,7 @@ use socket2::{SockAddr, Socket};
 
 use crate::step1_create::create_tcp_socket;
 use crate::step5_process::{recv, send_all, RECV_SIZE};
+use crate::step6_close::{finish_sending, recv_until_closed};
 
 /// How long our clients wait for a handshake before giving up. Without a limit, a `connect` whose
 /// SYN meets a full accept queue on Linux goes on sending it for about two minutes with the
@@ -32,6 +33,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The seed client's message: `message = ['Hello network world']`.
 pub const SEED_MESSAGE: &str = "Hello network world";
+
+/// A message longer than one `recv(1024)` takes, so that it has to come out in pieces: step 5
+/// sends it, and so does `client --long` for a step 5 server in another terminal.
+pub const LONG_MESSAGE_LEN: usize = 2500;
 
 // ANCHOR: connect
 /// Creates a TCP socket and connects it to `addr`, waiting at most `timeout` for the handshake.
@@ -55,6 +60,22 @@ pub fn exchange(socket: &Socket, message: &[u8]) -> io::Result<Vec<u8>> {
     recv(socket, RECV_SIZE)
 }
 // ANCHOR_END: exchange
+
+// ANCHOR: request
+/// One request, one whole answer: sends `message`, closes our sending side (`shutdown(2)`, so
+/// that the server reads end of file and knows the request is complete), and returns every byte
+/// the server sends back until it closes its side.
+///
+/// Unlike [`exchange`], this never takes part of the answer for all of it: TCP may deliver the
+/// answer in as many pieces as it likes, and only the end of the stream says it is complete.
+pub fn request(socket: &Socket, message: &[u8]) -> io::Result<Vec<u8>> {
+    // EXERCISE 7.2
+    send_all(socket, message)?;
+    finish_sending(socket)?;
+    recv_until_closed(socket)
+    // END EXERCISE 7.2
+}
+// ANCHOR_END: request
 
 /// Connects to the first of `addrs` that accepts, as `TcpStream::connect` does with the several
 /// addresses a name like `localhost` may resolve to. Returns the last error if none does.

@@ -76,6 +76,7 @@ pub fn reply_to(piece: &[u8]) -> Vec<u8> {
 /// otherwise send the prefixed piece back, giving up if the client does not take it within
 /// `write_timeout`. Returns how many bytes were received.
 pub fn serve_connection(connection: &Socket, write_timeout: Duration) -> io::Result<u64> {
+    // EXERCISE 8.1
     let mut total = 0;
     loop {
         let piece = recv(connection, RECV_SIZE)?;
@@ -87,6 +88,7 @@ pub fn serve_connection(connection: &Socket, write_timeout: Duration) -> io::Res
         // give up on a client that does not read it.
         send_all_within(connection, &reply_to(&piece), write_timeout)?;
     }
+    // END EXERCISE 8.1
 }
 // ANCHOR_END: serve_connection
 
@@ -134,6 +136,32 @@ pub fn serve_forever(
     }
 }
 // ANCHOR_END: serve_forever
+
+// ANCHOR: serve_clients
+/// Serves `clients` clients, one after another, and returns how many of them ended cleanly
+/// (closed their side after their last reply).
+///
+/// A client that resets its connection (`recv` fails with `ECONNRESET`) or does not take a reply
+/// within `write_timeout` ends *its* connection, not the server: we close it and go on with the
+/// next client, as [`serve_forever`] does. Only a failed `accept` stops this loop.
+pub fn serve_clients(
+    listener: &Socket,
+    clients: usize,
+    write_timeout: Duration,
+) -> io::Result<usize> {
+    // EXERCISE 8.2
+    let mut clean = 0;
+    for _ in 0..clients {
+        let (connection, _peer) = accept(listener)?;
+        if serve_connection(&connection, write_timeout).is_ok() {
+            clean += 1;
+        }
+        // `connection` is dropped here: close(2), whether the client ended well or not.
+    }
+    Ok(clean)
+    // END EXERCISE 8.2
+}
+// ANCHOR_END: serve_clients
 
 /// Shows received bytes the way the seed's Python 2 client does with `repr(data)`: in single
 /// quotes, with non-printable bytes escaped.

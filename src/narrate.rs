@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use socket2::Socket;
 
+use crate::echo::python_repr;
 use crate::{advice, proc_net, step1_create, step2_bind, step3_listen, step4_accept};
 
 /// Prints a section title, e.g. `== Step 4: accept ==`.
@@ -179,14 +180,45 @@ pub fn every_network(bound: SocketAddr) -> Option<String> {
     })
 }
 
-/// The command a reader types in a second terminal to connect a client to `addr`.
-pub fn client_command(addr: SocketAddr) -> String {
+/// The commands a reader types in a second terminal to connect a client to `addr`: our client
+/// (with `options`, e.g. `--long`), or netcat. We suggest `nc -N`: Debian's netcat-openbsd ends
+/// a conversation on Ctrl-D only with `-N` (it then sends its FIN with `shutdown(SHUT_WR)`);
+/// without it, only Ctrl-C ends it. Two lines, each indented for a listing.
+pub fn client_command(addr: SocketAddr, options: &str) -> String {
     let addr = reachable(addr);
+    let options = if options.is_empty() {
+        String::new()
+    } else {
+        format!(" {options}")
+    };
     format!(
-        "cargo run --bin client -- {addr}   (or: nc {} {})",
-        addr.ip(),
-        addr.port()
+        "  cargo run --bin client -- {addr}{options}\n  or: {}   (type a line, Ctrl-D to end; Ctrl-C stops either one)",
+        nc_command(addr)
     )
+}
+
+/// The netcat command that talks to a server at `addr` and ends when its input does:
+/// `nc -N 127.0.0.1 50007`.
+pub fn nc_command(addr: SocketAddr) -> String {
+    let addr = reachable(addr);
+    format!("nc -N {} {}", addr.ip(), addr.port())
+}
+
+/// How many bytes of a piece [`shortened`] shows.
+const SHOWN: usize = 40;
+
+/// [`python_repr`] of `bytes`, cut after the first 40 bytes with `...`, so that a piece of a long
+/// message stays on one line: `'xxxx'...`.
+pub fn shortened(bytes: &[u8]) -> String {
+    if bytes.len() <= SHOWN {
+        python_repr(bytes)
+    } else {
+        format!(
+            "{}... ({})",
+            python_repr(&bytes[..SHOWN]),
+            self::bytes(bytes.len())
+        )
+    }
 }
 
 /// The address a client on this machine connects to for a server bound to `addr`: the same,

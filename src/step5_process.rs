@@ -51,6 +51,22 @@ pub fn recv(connection: &Socket, max: usize) -> io::Result<Vec<u8>> {
 }
 // ANCHOR_END: recv
 
+// ANCHOR: recv_retrying
+/// [`recv`], called again when it fails with `EINTR` (`ErrorKind::Interrupted`): a signal cut the
+/// wait short and nothing was lost. On Linux this needs no signal handler: a `recv` on a socket
+/// with a receive timeout (`SO_RCVTIMEO`) fails with `EINTR` when the process is stopped and
+/// continued (Ctrl-Z, then `fg`; signal(7)). A server that took that for the end of the
+/// connection would drop every client it has.
+pub fn recv_retrying(connection: &Socket, max: usize) -> io::Result<Vec<u8>> {
+    loop {
+        match recv(connection, max) {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            result => return result,
+        }
+    }
+}
+// ANCHOR_END: recv_retrying
+
 // ANCHOR: send
 /// Hands `data` to the kernel's send buffer and returns how many bytes it took: possibly fewer
 /// than `data.len()`. (On Linux a blocking socket waits until all of it is queued; a non-blocking
@@ -130,6 +146,9 @@ pub fn send_parts_within(connection: &Socket, parts: &[&[u8]], limit: Duration) 
             {
                 return Err(too_late());
             }
+            // A signal interrupted the wait before anything was sent (on Linux, a stop and
+            // continue is enough: see `recv_retrying`). Nothing was lost: send again.
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
         if sent == 0 {

@@ -52,9 +52,9 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use crate::echo::reply_to;
+use crate::echo::{reply_to, serve_connection};
 use crate::step4_accept::accept;
-use crate::step5_process::{recv, send_all_within, RECV_SIZE};
+use crate::step5_process::{recv_retrying, send_all_within, RECV_SIZE};
 
 // ANCHOR: limits
 /// How many clients we serve at once, by default. Above it, new clients wait in the accept queue.
@@ -337,6 +337,33 @@ pub fn serve_forever(
 }
 // ANCHOR_END: serve_forever
 
+// ANCHOR: serve_each_on_a_thread
+/// The smallest threaded server: accepts `clients` clients, serves each on a thread of its own
+/// with the seed's loop ([`serve_connection`], each reply within `write_timeout`), and returns
+/// `Ok(())` once they have all gone.
+///
+/// What happens to one client (it closes, resets, or does not read) is that client's business:
+/// its thread ends, and the others go on. Only a failed `accept` ends the server early. It has
+/// none of [`serve_forever`]'s limits (a cap on clients, an idle timeout): it shows the one idea.
+pub fn serve_each_on_a_thread(
+    listener: &Socket,
+    clients: usize,
+    write_timeout: Duration,
+) -> io::Result<()> {
+    // EXERCISE 15.1
+    // A scope's threads may borrow, and the scope waits for all of them before it returns.
+    thread::scope(|scope| {
+        for _ in 0..clients {
+            let (connection, _peer) = accept(listener)?;
+            // The client's own failure is not the server's: we drop its result.
+            scope.spawn(move || serve_connection(&connection, write_timeout));
+        }
+        Ok(())
+    })
+    // END EXERCISE 15.1
+}
+// ANCHOR_END: serve_each_on_a_thread
+
 // ANCHOR: serve_with_timeouts
 /// Serves one client with the seed's protocol, but gives up on a client that is quiet for longer
 /// than `idle` or does not take a reply within `write`.
@@ -356,10 +383,12 @@ fn serve_with_timeouts(client: &Client, (idle, write): (Duration, Duration)) -> 
 
 /// The seed's loop ([`crate::echo::serve_connection`]) with one line more: it notes when each
 /// piece arrives, so that the accept loop knows which connection has been quiet the longest.
+/// Its `recv` is [`recv_retrying`]: with a receive timeout, stopping and continuing the server
+/// (Ctrl-Z, `fg`) interrupts it, and that is no reason to close.
 fn serve_noting_each_piece(client: &Client, write: Duration) -> io::Result<u64> {
     let mut total = 0;
     loop {
-        let piece = recv(&client.socket, RECV_SIZE)?;
+        let piece = recv_retrying(&client.socket, RECV_SIZE)?;
         if piece.is_empty() {
             return Ok(total);
         }

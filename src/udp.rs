@@ -113,6 +113,28 @@ pub fn connect_udp(socket: &UdpSocket, peer: SocketAddr) -> io::Result<()> {
 }
 // ANCHOR_END: connect_udp
 
+// ANCHOR: echo_datagrams
+/// The seed's echo over UDP, for the next `datagrams` datagrams: each one, from whoever sent it,
+/// is answered with one datagram to its sender, `|From Server| ` and the datagram's bytes.
+///
+/// What TCP habits get wrong here: a datagram is received whole or cut (so the buffer must hold
+/// the largest one, [`MAX_DATAGRAM`], not the seed's 1024); an empty datagram is a message like
+/// any other, not an end of file (UDP has none); and one socket talks to every client, so each
+/// reply goes to the address its datagram came from. A reply too long for one datagram
+/// (`sendto(2)` fails with `EMSGSIZE`) is not sent, and the server goes on: one client's
+/// datagram must not stop it. Only a failed `recvfrom(2)` does.
+pub fn echo_datagrams(socket: &UdpSocket, datagrams: usize) -> io::Result<()> {
+    // EXERCISE 9.1
+    for _ in 0..datagrams {
+        let (message, from) = recv_from(socket, MAX_DATAGRAM)?;
+        // The reply of a datagram longer than MAX_DATAGRAM - 14 bytes cannot be sent: skip it.
+        let _ = send_to(socket, &crate::echo::reply_to(&message), from);
+    }
+    Ok(())
+    // END EXERCISE 9.1
+}
+// ANCHOR_END: echo_datagrams
+
 /// `AF_INET` or `AF_INET6`, for the narration of `socket(2)`.
 pub fn family_name(addr: SocketAddr) -> &'static str {
     if addr.is_ipv4() {

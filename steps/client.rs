@@ -7,7 +7,9 @@ use std::io;
 use std::time::Duration;
 
 use anyhow::Context;
+use socket2::Socket;
 use socket_steps::cli::{self, run_main};
+use socket_steps::client::LONG_MESSAGE_LEN;
 use socket_steps::echo::python_repr;
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step1_create::describe;
@@ -15,8 +17,8 @@ use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
 use socket_steps::wire::{closed, Wire};
 use socket_steps::{advice, client, step2_bind, step6_close};
 
-/// How long we wait for the server's answer before giving up with a message.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the client waits quietly for a reply before it says that it is waiting, and why.
+const QUIET: Duration = Duration::from_secs(1);
 
 /// The client side: create, connect, send, recv, close, each call narrated.
 ///
@@ -30,6 +32,17 @@ struct Args {
     connect: cli::Connect,
     #[command(flatten)]
     messages: cli::Messages,
+    /// Send one long message instead (2500 bytes, more than one recv(1024) takes), then read
+    /// every reply until the server closes (implies --until-eof)
+    #[arg(long, conflicts_with = "messages")]
+    long: bool,
+    /// After the messages, shut down our sending side (shutdown(SHUT_WR)) and recv until the
+    /// server closes its side: the end of file
+    #[arg(long)]
+    until_eof: bool,
+    /// How long to wait for each reply (e.g. 30s, 500ms)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = cli::duration::parse_duration)]
+    reply_timeout: Duration,
     #[command(flatten)]
     wire: cli::WireFlags,
 }
@@ -60,46 +73,32 @@ fn main() {
         narrate::kernel(local, Some(server));
 
         // ANCHOR: exchange
-        socket.set_read_timeout(Some(REPLY_TIMEOUT))?;
-        for message in args.messages.or_seed() {
+        let messages = match args.long {
+            true => vec!["x".repeat(LONG_MESSAGE_LEN)],
+            false => args.messages.or_seed(),
+        };
+        let patience = args.reply_timeout;
+        let mut open = true; // until the server closes or resets the connection
+        for message in messages {
             send_all(&socket, message.as_bytes())?;
             println!(
                 "send({fd}, {}) -> {}",
-                python_repr(message.as_bytes()),
+                narrate::shortened(message.as_bytes()),
                 narrate::bytes(message.len())
             );
             wire.show("send", 2); // our segment and the server's ACK
-            match recv(&socket, RECV_SIZE) {
-                Ok(reply) if reply.is_empty() => {
-                    println!("recv({fd}, {RECV_SIZE}) -> 0 bytes: end of file");
-                    explain("the server closed the connection without replying.");
-                    break;
-                }
-                Ok(reply) => {
-                    println!("recv({fd}, {RECV_SIZE}) -> {}", python_repr(&reply));
-                    wire.show("recv", 2); // the reply was on its way already; our ACK
-                }
-                Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
-                    println!("recv({fd}, {RECV_SIZE}) -> error: connection reset");
-                    explain("the server closed without reading what we sent, so its kernel");
-                    explain("answered with a reset (RST) instead of a normal end of file.");
-                    break;
-                }
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    println!("recv({fd}, {RECV_SIZE}) -> no reply within {REPLY_TIMEOUT:?}");
-                    explain("the server has not answered: it may never have accepted us (step 3),");
-                    explain("or, on Linux, its accept queue was full when our handshake's");
-                    explain("last packet arrived, and its kernel dropped it: our connect and");
-                    explain("send still succeed.");
-                    break;
-                }
-                Err(error) => return Err(error).context("recv failed"),
+            open = show_reply(&socket, &fd, patience, &mut wire)?;
+            if !open {
+                break;
             }
+        }
+        if open && (args.until_eof || args.long) {
+            step6_close::finish_sending(&socket).context("shutdown failed")?;
+            println!(
+                "shutdown({fd}, SHUT_WR) -> ok: we send no more, the server reads end of file"
+            );
+            wire.show("shutdown", 2); // our FIN, and its ACK
+            while show_reply(&socket, &fd, patience, &mut wire)? {}
         }
         step6_close::close(socket);
         println!("close({fd}) -> ok");
@@ -111,4 +110,70 @@ fn main() {
         println!("terminal cargo run --bin echo_client");
         Ok(())
     })
+}
+
+/// One `recv` of the server's reply, narrated; whether the connection is still open.
+///
+/// After [`QUIET`] without a reply we say that we are waiting, and why, then wait until
+/// `patience` is over: in two terminals, a server that has not accepted us (step 3) or does not
+/// read never replies, and a silent client looks hung.
+fn show_reply(
+    socket: &Socket,
+    fd: &str,
+    patience: Duration,
+    wire: &mut Wire,
+) -> anyhow::Result<bool> {
+    let quiet = QUIET.min(patience);
+    socket.set_read_timeout(Some(quiet))?;
+    let mut received = recv(socket, RECV_SIZE);
+    if matches!(&received, Err(error) if timed_out(error)) && patience > quiet {
+        println!("recv({fd}, {RECV_SIZE}) ... no reply after {quiet:?}; waiting up to {patience:?} (Ctrl-C stops)");
+        explain("a server that has not accepted us yet (step 3) or is not reading cannot reply:");
+        explain("our connect and send succeeded because the server's kernel took them for it.");
+        socket.set_read_timeout(Some(patience - quiet))?;
+        received = recv(socket, RECV_SIZE);
+    }
+    match received {
+        Ok(reply) if reply.is_empty() => {
+            println!("recv({fd}, {RECV_SIZE}) -> 0 bytes: end of file");
+            explain("the server closed its side: nothing more will come.");
+            wire.show("recv", 0);
+            Ok(false)
+        }
+        Ok(reply) => {
+            match reply.len() > 40 {
+                true => println!(
+                    "recv({fd}, {RECV_SIZE}) -> {}: {}",
+                    narrate::bytes(reply.len()),
+                    narrate::shortened(&reply)
+                ),
+                false => println!("recv({fd}, {RECV_SIZE}) -> {}", python_repr(&reply)),
+            }
+            wire.show("recv", 2); // the reply was on its way already; our ACK
+            Ok(true)
+        }
+        Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
+            println!("recv({fd}, {RECV_SIZE}) -> error: connection reset");
+            explain("the server closed without reading what we sent, so its kernel");
+            explain("answered with a reset (RST) instead of a normal end of file.");
+            Ok(false)
+        }
+        Err(error) if timed_out(&error) => {
+            println!("recv({fd}, {RECV_SIZE}) -> no reply within {patience:?}");
+            explain("the server has not answered: it may never have accepted us (step 3),");
+            explain("or, on Linux, its accept queue was full when our handshake's");
+            explain("last packet arrived, and its kernel dropped it: our connect and");
+            explain("send still succeed.");
+            Ok(false)
+        }
+        Err(error) => Err(error).context("recv failed"),
+    }
+}
+
+/// Whether a `recv` with a read timeout gave up: `EAGAIN` on Unix, `WSAETIMEDOUT` on Windows.
+fn timed_out(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }

@@ -51,9 +51,8 @@ fn main() {
         let reach = socket_steps::narrate::reachable(bound);
         println!("In another terminal run: cargo run --bin echo_client -- {reach}");
         println!(
-            "  (or: nc {} {}). Stop the server with Ctrl-C.",
-            reach.ip(),
-            reach.port()
+            "  (or: {}, type lines, Ctrl-D to end). Stop the server with Ctrl-C.",
+            socket_steps::narrate::nc_command(reach)
         );
         serve_forever(&listener, None, write_timeout, |event| match event {
             // The seed prints Python's tuple: Server connected by ('127.0.0.1', 54321)

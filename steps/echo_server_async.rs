@@ -5,7 +5,7 @@
 //!                       [--idle-timeout=DURATION] [--write-timeout=DURATION] [--quiet]
 //! ```
 //!
-//! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, by one thread.
+//! Try it with two terminals of `nc -N 127.0.0.1 50007`: both are answered, by one thread.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use socket_steps::step3_listen::listening_socket;
 
 /// The seed's echo server on tokio: one thread, one task per client.
 ///
-/// Try it with two terminals of nc: both are answered, by one thread. Stop it with Ctrl-C.
+/// Try it with two terminals of nc -N 127.0.0.1 50007: both are answered, by one thread. Stop it with Ctrl-C.
 #[derive(clap::Parser)]
 #[command(verbatim_doc_comment)]
 struct Args {

@@ -6,7 +6,7 @@
 //!                        [--idle-timeout=DURATION] [--write-timeout=DURATION] [--quiet]
 //! ```
 //!
-//! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, by one thread.
+//! Try it with two terminals of `nc -N 127.0.0.1 50007`: both are answered, by one thread.
 
 use anyhow::Context;
 use socket_steps::advice::bind_failed;
@@ -19,7 +19,7 @@ use std::io::Write;
 
 /// The seed's echo server on one thread, with an epoll event loop (Linux only).
 ///
-/// Try it with two terminals of nc: both are answered, by one thread. Stop it with Ctrl-C.
+/// Try it with two terminals of nc -N 127.0.0.1 50007: both are answered, by one thread. Stop it with Ctrl-C.
 #[derive(clap::Parser)]
 #[command(verbatim_doc_comment)]
 struct Args {

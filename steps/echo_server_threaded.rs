@@ -7,7 +7,7 @@
 //!                          [--evict-after=DURATION] [--quiet]
 //! ```
 //!
-//! Try it with two terminals of `nc 127.0.0.1 50007`: both are answered, unlike `echo_server`.
+//! Try it with two terminals of `nc -N 127.0.0.1 50007`: both are answered, unlike `echo_server`.
 
 use std::io::Write;
 
@@ -20,7 +20,7 @@ use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG, MAX_CLIENTS}
 
 /// The seed's echo server, serving many clients at once with one thread per connection.
 ///
-/// Try it with two terminals of nc: both are answered, unlike echo_server. Stop it with Ctrl-C.
+/// Try it with two terminals of nc -N 127.0.0.1 50007: both are answered, unlike echo_server. Stop it with Ctrl-C.
 #[derive(clap::Parser)]
 #[command(verbatim_doc_comment)]
 struct Args {

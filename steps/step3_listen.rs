@@ -81,7 +81,7 @@ fn main() {
 /// Without `--with-client`: the reader connects clients from other terminals.
 fn wait_for_reader(bound: SocketAddr) -> anyhow::Result<()> {
     println!("In other terminals, connect a few clients, e.g. run this three or four times:");
-    println!("  {}", narrate::client_command(bound));
+    println!("{}", narrate::client_command(bound, ""));
     println!("Each connect succeeds although nobody calls accept. Then press Enter here.");
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

@@ -53,7 +53,7 @@ fn main() {
             Some((client, from))
         } else {
             println!("accept blocks until a client connects. In another terminal run:");
-            println!("  {}", narrate::client_command(bound));
+            println!("{}", narrate::client_command(bound, ""));
             None
         };
 

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use socket2::Socket;
 use socket_steps::cli::{self, run_main};
+use socket_steps::client::LONG_MESSAGE_LEN;
 use socket_steps::echo::{python_repr, reply_to};
 use socket_steps::narrate::{self, explain, title};
 use socket_steps::step1_create::describe;
@@ -16,9 +17,6 @@ use socket_steps::step3_listen::SEED_BACKLOG;
 use socket_steps::step5_process::{recv, send, send_all, RECV_SIZE};
 use socket_steps::wire::Wire;
 use socket_steps::{advice, client, step2_bind};
-
-/// Longer than one `recv(1024)`: it has to come out in pieces.
-const LONG_MESSAGE_LEN: usize = 2500;
 
 /// Step 5: process a connection with send and recv, and see that TCP is a stream of bytes.
 ///
@@ -60,7 +58,10 @@ fn main() {
             }
         } else {
             println!("Waiting for one client. In another terminal run:");
-            println!("  {}", narrate::client_command(bound));
+            println!("{}", narrate::client_command(bound, "--long"));
+            explain(format!(
+                "--long sends {LONG_MESSAGE_LEN} bytes: watch recv({RECV_SIZE}) take them in pieces."
+            ));
             let (connection, peer) = narrate::accept(&listener)?;
             wire.show("connect", 3);
             serve_like_the_seed(&connection, peer, &mut wire)?;
@@ -98,7 +99,7 @@ fn serve_like_the_seed(
         println!(
             "recv({fd}, {RECV_SIZE}) -> {}: {}",
             narrate::bytes(piece.len()),
-            python_repr(&piece)
+            narrate::shortened(&piece)
         );
         // What came before the data: the client's segment and our kernel's ACK (or its FIN).
         wire.show("recv", 2);

@@ -59,7 +59,8 @@ fn main() {
             Some(client)
         } else {
             println!("Waiting for one client. In another terminal run:");
-            println!("  {}", narrate::client_command(bound));
+            println!("{}", narrate::client_command(bound, "--until-eof"));
+            explain("--until-eof: after the reply the client reads on, and sees our end of file.");
             None
         };
         let (connection, peer) = narrate::accept(&listener)?;

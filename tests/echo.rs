@@ -3,16 +3,23 @@
 //! Run: `cargo test --test echo`. The Python tests run the tutorial's own programs (ported to
 //! Python 3, in `tests/python/`) against ours, when `python3` is installed.
 
+mod echo_support;
 mod support;
 
-use std::io::{Read, Write};
+use echo_support::{check_echo, read_echo};
+
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 use pretty_assertions::assert_eq;
-use socket_steps::echo::{serve_forever, PREFIX, WRITE_TIMEOUT};
+use socket_steps::client::SEED_MESSAGE;
+use socket_steps::echo::{serve_clients, serve_connection, serve_forever, PREFIX, WRITE_TIMEOUT};
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
+use socket_steps::step4_accept::accept;
 
 const SERVER: &str = env!("CARGO_BIN_EXE_echo_server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_echo_client");
@@ -203,3 +210,303 @@ fn right_after_step_6_the_tutorials_python_server_cannot_bind_its_port() {
     );
 }
 // ANCHOR_END: python_after_step6
+
+// ---- Exercise 8.1: the seed's server for one client, by hostile clients ----------------------
+
+/// How long a test waits for an answer that a wrong `serve_connection` may never give.
+const SOON: Duration = Duration::from_secs(10);
+
+/// `serve_connection` for the first client of a fresh listener, in a thread; its result comes
+/// through the channel.
+fn one_client(write_timeout: Duration) -> (SocketAddr, mpsc::Receiver<io::Result<u64>>) {
+    let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 5).unwrap();
+    let addr = local_addr(&listener).unwrap();
+    listener.set_read_timeout(Some(support::LIMIT)).unwrap(); // bounds accept on Linux
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let served = accept(&listener)
+            .and_then(|(connection, _)| serve_connection(&connection, write_timeout));
+        let _ = done.send(served);
+    });
+    (addr, result)
+}
+
+/// What `serve_connection` returned, within `SOON` of its client's end.
+#[track_caller]
+fn served(result: mpsc::Receiver<io::Result<u64>>, what: &str) -> io::Result<u64> {
+    result
+        .recv_timeout(SOON)
+        .unwrap_or_else(|_| panic!("serve_connection did not return within {SOON:?} after {what}"))
+}
+
+#[test]
+fn ex8_1_answers_the_seeds_hello_and_returns_the_bytes_received() {
+    let (addr, result) = one_client(support::LIMIT);
+    let mut stream = support::connect(addr);
+    stream.write_all(SEED_MESSAGE.as_bytes()).unwrap();
+    let reply = read_echo(&mut stream, SEED_MESSAGE.as_bytes(), SOON)
+        .unwrap_or_else(|e| panic!("no whole echo of {SEED_MESSAGE:?}: {e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&reply),
+        "|From Server| Hello network world",
+        "one recv(1024) of the 19 bytes, one reply: the prefix and the bytes"
+    );
+    drop(stream); // close: the server's recv returns 0 bytes
+    match served(result, "its client closed") {
+        Ok(received) => assert_eq!(
+            received, 19,
+            "serve_connection returns how many bytes it received (19) once the client closed"
+        ),
+        Err(error) => panic!("the client closed cleanly, yet serve_connection failed: {error}"),
+    }
+}
+
+#[test]
+fn ex8_1_one_byte_writes_get_one_reply_each() {
+    let (addr, result) = one_client(support::LIMIT);
+    let mut stream = support::connect(addr);
+    stream.set_nodelay(true).unwrap(); // each byte its own segment
+    for byte in b"hello" {
+        stream.write_all(&[*byte]).unwrap();
+        let reply = read_echo(&mut stream, &[*byte], SOON).unwrap_or_else(|e| {
+            panic!(
+                "after writing the single byte {:?} (and waiting for each earlier one's reply) \
+                 the client got no reply ({e}): serve the client until it closes, not just \
+                 its first piece",
+                *byte as char
+            )
+        });
+        assert_eq!(reply, [PREFIX, &[*byte]].concat());
+    }
+    drop(stream);
+    assert_eq!(
+        served(result, "its client closed").ok(),
+        Some(5),
+        "5 bytes received"
+    );
+}
+
+#[test]
+fn ex8_1_a_3000_byte_message_comes_back_in_prefixed_pieces_of_at_most_1024() {
+    let (addr, result) = one_client(support::LIMIT);
+    let long: Vec<u8> = (0..3000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut stream = support::connect(addr);
+    stream.write_all(&long).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .expect("the server answers and closes");
+    let pieces = check_echo(&reply, &long).unwrap_or_else(|problem| {
+        panic!(
+            "3000 bytes sent, {} bytes came back before the server closed: {problem}. \
+             Expected the seed's answer: each recv(1024) answered with the prefix and what it \
+             received",
+            reply.len()
+        )
+    });
+    assert!(
+        pieces >= 3,
+        "recv(1024) takes 3000 bytes in 3 or more pieces, each answered with its own prefix: \
+         got {pieces} prefixed pieces"
+    );
+    assert_eq!(served(result, "its client closed").ok(), Some(3000));
+}
+
+#[test]
+fn ex8_1_a_reset_is_the_error_it_returns() {
+    let (addr, result) = one_client(support::LIMIT);
+    let mut stream = support::connect(addr);
+    stream.write_all(b"then a reset").unwrap();
+    read_echo(&mut stream, b"then a reset", SOON).expect("the echo before the reset");
+    let socket = socket2::Socket::from(stream);
+    socket.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(socket); // SO_LINGER 0: close sends RST instead of FIN
+    match served(result, "its client reset the connection") {
+        Err(error) => assert_eq!(
+            error.kind(),
+            io::ErrorKind::ConnectionReset,
+            "the client reset the connection (RST); the kernel's recv said: {error}"
+        ),
+        Ok(received) => panic!(
+            "the client reset the connection (RST), and recv failed with ECONNRESET; \
+             serve_connection returned Ok({received}) as if it had closed cleanly: return the \
+             error, so that the server's log says what happened"
+        ),
+    }
+}
+
+#[test]
+fn ex8_1_a_client_that_never_reads_is_given_up_after_the_write_timeout() {
+    let write_timeout = Duration::from_secs(1);
+    let (addr, result) = one_client(write_timeout);
+    // The smallest receive buffer the kernel allows, set before connect: replies back up at once.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(1).unwrap();
+    socket
+        .connect_timeout(&addr.into(), support::LIMIT)
+        .unwrap();
+    socket
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let flooding = thread::spawn(move || {
+        let chunk = vec![b'y'; 64 * 1024];
+        let mut sent = 0;
+        // Until the server stops reading (our send times out) or drops us (an error).
+        while sent < 20_000_000 {
+            match socket.send(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        socket // kept open, never read
+    });
+    let _kept = flooding.join().unwrap();
+    match served(
+        result,
+        "the write timeout (1 s) of a client that never reads",
+    ) {
+        Err(error) => assert_eq!(
+            error.kind(),
+            io::ErrorKind::TimedOut,
+            "the client never read its replies; after 1 s, serve_connection should fail with \
+             TimedOut, not: {error}"
+        ),
+        Ok(received) => {
+            panic!("the client never read a reply, yet serve_connection returned Ok({received})")
+        }
+    }
+}
+
+#[test]
+fn ex8_1_the_tutorials_python_client_talks_to_it() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let (addr, result) = one_client(support::LIMIT);
+    let seed_client = support::python_file("seed_client.py");
+    let output = support::run(
+        python,
+        &[&seed_client, "127.0.0.1", &addr.port().to_string()],
+    );
+    support::assert_success(&output);
+    assert_eq!(
+        support::stdout(&output),
+        "Client received: b'|From Server| Hello network world'\n",
+        "the seed's own client, against serve_connection"
+    );
+    assert_eq!(served(result, "the Python client closed").ok(), Some(19));
+}
+
+// ---- Exercise 8.2: a reset ends a client, not the server ---------------------------------------
+
+/// `serve_clients(clients)` on a fresh listener, in a thread.
+fn serial(
+    clients: usize,
+    write_timeout: Duration,
+) -> (SocketAddr, mpsc::Receiver<io::Result<usize>>) {
+    let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 5).unwrap();
+    let addr = local_addr(&listener).unwrap();
+    listener.set_read_timeout(Some(support::LIMIT)).unwrap(); // bounds accept on Linux
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(serve_clients(&listener, clients, write_timeout));
+    });
+    (addr, result)
+}
+
+/// What `serve_clients` returned, once its last client has gone.
+#[track_caller]
+fn clean_clients(result: mpsc::Receiver<io::Result<usize>>) -> usize {
+    match result.recv_timeout(SOON) {
+        Ok(Ok(clean)) => clean,
+        Ok(Err(error)) => panic!("serve_clients failed: {error}"),
+        Err(_) => panic!("serve_clients did not return within {SOON:?} after its last client"),
+    }
+}
+
+#[test]
+fn ex8_2_a_client_that_resets_does_not_stop_the_server() {
+    let (addr, result) = serial(2, support::LIMIT);
+    let mut first = support::connect(addr);
+    let mut second = support::connect(addr); // waits in the accept queue meanwhile
+    first.write_all(b"first").unwrap();
+    read_echo(&mut first, b"first", SOON).expect("the first client is answered");
+    let socket = socket2::Socket::from(first);
+    socket.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(socket); // RST: the server's recv fails with ECONNRESET
+    second.write_all(b"second").unwrap();
+    if let Err(error) = read_echo(&mut second, b"second", SOON) {
+        let outcome = result.try_recv();
+        panic!(
+            "the first client reset its connection (ECONNRESET in the server's recv); the second \
+             one, waiting in the accept queue, got no answer ({error}). serve_clients \
+             {}: one client's failure must end that client's connection only",
+            match outcome {
+                Ok(Ok(clean)) => format!("returned Ok({clean}) already"),
+                Ok(Err(e)) => format!("returned the error: {e}"),
+                Err(_) => "has not returned".to_string(),
+            }
+        );
+    }
+    drop(second);
+    assert_eq!(
+        clean_clients(result),
+        1,
+        "of the two clients one ended cleanly: the other reset its connection"
+    );
+}
+
+#[test]
+fn ex8_2_a_client_that_never_reads_does_not_stop_the_server() {
+    let (addr, result) = serial(2, Duration::from_secs(1));
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(1).unwrap();
+    socket
+        .connect_timeout(&addr.into(), support::LIMIT)
+        .unwrap();
+    socket
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let chunk = vec![b'y'; 64 * 1024];
+    let mut sent = 0;
+    while sent < 20_000_000 {
+        match socket.send(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let mut next = support::connect(addr);
+    next.write_all(b"next").unwrap();
+    read_echo(&mut next, b"next", SOON).expect(
+        "the next client is answered once the server has given up on the one that never reads \
+         (its write timeout, 1 s)",
+    );
+    drop((next, socket));
+    assert_eq!(
+        clean_clients(result),
+        1,
+        "one client ended cleanly; the other missed its write timeout"
+    );
+}
+
+#[test]
+fn ex8_2_clients_that_close_cleanly_are_all_counted() {
+    let (addr, result) = serial(3, support::LIMIT);
+    for n in 0..3 {
+        answered(addr, &format!("client {n}"));
+    }
+    assert_eq!(
+        clean_clients(result),
+        3,
+        "three clients, each closed cleanly"
+    );
+}
+
+/// One client: a message, its echo, close.
+fn answered(addr: SocketAddr, message: &str) {
+    let mut stream = support::connect(addr);
+    stream.write_all(message.as_bytes()).unwrap();
+    read_echo(&mut stream, message.as_bytes(), SOON)
+        .unwrap_or_else(|e| panic!("no echo of {message:?}: {e}"));
+}

@@ -14,8 +14,6 @@ mod support;
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
-use std::time::Duration;
 
 use socket_steps::experiments::PATIENCE;
 use socket_steps::step3_listen::listening_socket;
@@ -80,40 +78,11 @@ fn a_stopped_and_continued_recv_fails_with_eintr_and_read_exact_tries_again() ->
 /// (`wait_woken` in `/proc/PID/task/TID/wchan`), then stops it (SIGSTOP), waits until it is
 /// stopped (`T` in `/proc/PID/stat`) and continues it (SIGCONT).
 fn stop_and_continue_while_it_waits(pid: u32) {
-    wait_until("blocked on the socket", || {
+    support::stop_and_continue_when(pid, "blocked on the socket", || {
         let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
         tasks.flatten().any(|task| {
             std::fs::read_to_string(task.path().join("wchan")).is_ok_and(|w| w == "wait_woken")
         })
     });
-    signal(pid, "STOP");
-    wait_until("stopped", || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // `pid (name) STATE ...`: the state follows the name's closing parenthesis.
-        stat.rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
-    });
-    signal(pid, "CONT");
 }
 // ANCHOR_END: stop_and_continue
-
-/// `kill -SIGNAL pid`, with the shell's own `kill` (std can only send SIGKILL).
-fn signal(pid: u32, name: &str) {
-    let status = Command::new("sh")
-        .args(["-c", &format!("kill -{name} {pid}")])
-        .status()
-        .expect("sh");
-    assert!(status.success(), "kill -{name} {pid}");
-}
-
-/// Polls `done` until it holds, at most [`PATIENCE`].
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !done() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: not within {PATIENCE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}

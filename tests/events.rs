@@ -11,6 +11,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use echo_support::{assert_answers, read_echo};
+use socket_steps::echo::PREFIX;
 use support::{start_server, wait_for_line, LIMIT};
 
 const EVENTS: &str = env!("CARGO_BIN_EXE_echo_server_events");
@@ -134,6 +135,28 @@ fn ex17_2_send_reply_hands_back_what_the_kernel_did_not_take() {
         unsent.len(),
         sent_stream.len()
     );
+}
+
+/// Once the buffers are full, the kernel takes nothing: `send` fails with EAGAIN (`WouldBlock`),
+/// and the whole reply is what `send_reply` must hand back, as a success.
+#[test]
+fn ex17_2_a_full_send_buffer_is_not_an_error() {
+    use socket_steps::events::send_reply;
+    let (_client, server, _, _) = support::socket_pair();
+    server.set_nonblocking(true).unwrap();
+    let piece = vec![b'q'; 1000];
+    for round in 0..100_000u32 {
+        match send_reply(&server, &piece) {
+            Ok(unsent) if unsent.len() == PREFIX.len() + piece.len() => return,
+            Ok(_) => {}
+            Err(error) => panic!(
+                "round {round}: the client never reads, so the send buffer fills up and the \
+                 kernel says EAGAIN ({error}); send_reply must hand back the whole reply \
+                 (Ok with all 1014 bytes), not fail: the event loop sends it later"
+            ),
+        }
+    }
+    panic!("100,000 replies went out to a client that never reads: the buffers never filled");
 }
 
 #[test]

@@ -482,6 +482,44 @@ fn concurrent_servers_survive_a_storm_of_1000_connections() {
     }
 }
 
+/// Ctrl-Z, then `fg`: the server is stopped (SIGSTOP) and continued (SIGCONT) while its clients
+/// wait. On Linux that makes a `recv` on a socket with a receive timeout fail with EINTR
+/// (signal(7)), which means "call again", not "the client has gone": the threaded server used to
+/// close every connection it had. Each client must still be answered afterwards.
+#[cfg(target_os = "linux")]
+#[test]
+fn every_server_keeps_its_clients_when_stopped_and_continued() {
+    for kind in SERVERS {
+        // Idle timeouts far longer than the test, so that only the stop could close a client.
+        let args: &[&str] = if kind.concurrent {
+            &["--idle-timeout=60"]
+        } else {
+            &[]
+        };
+        let server = kind.start(args);
+        // The serial server has room for one client at a time.
+        let count = if kind.concurrent { 3 } else { 1 };
+        let clients: Vec<TcpStream> = (0..count).map(|i| round_trip(server.addr, i)).collect();
+        let pid = server.child.id();
+        // Answered, each connection waits for its next piece: every thread of the server sleeps
+        // in the kernel (in `recv`, `accept` or `epoll_wait`).
+        support::stop_and_continue_when(pid, "every thread of the server asleep", || {
+            let states = support::thread_states(pid);
+            !states.is_empty() && states.iter().all(|&state| state == 'S')
+        });
+        for (i, mut stream) in clients.into_iter().enumerate() {
+            let message = format!("after the stop, client {i}");
+            stream.write_all(message.as_bytes()).unwrap();
+            read_echo(&mut stream, message.as_bytes(), LIMIT).unwrap_or_else(|e| {
+                panic!(
+                    "{} server, client {i}, stopped and continued: {e}",
+                    kind.name
+                )
+            });
+        }
+    }
+}
+
 fn round_trip(addr: SocketAddr, i: usize) -> TcpStream {
     let message = format!("client {i}");
     let mut stream = support::connect(addr);

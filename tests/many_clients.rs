@@ -137,3 +137,128 @@ fn under_ulimit_16_the_server_accepts_one_client_per_free_descriptor_number() {
     assert_eq!(accepted, 16 - taken);
 }
 // ANCHOR_END: why_not_16
+
+// ---- Exercise 15.1: a thread per client --------------------------------------------------------
+
+/// How long a test waits for what a wrong `serve_each_on_a_thread` may never do.
+const SOON: Duration = Duration::from_secs(10);
+
+/// `serve_each_on_a_thread(clients)` on a fresh listener, in a thread.
+fn on_threads(
+    clients: usize,
+    write_timeout: Duration,
+) -> (
+    std::net::SocketAddr,
+    std::sync::mpsc::Receiver<std::io::Result<()>>,
+) {
+    let listener =
+        socket_steps::step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+    let addr = socket_steps::step2_bind::local_addr(&listener).unwrap();
+    listener.set_read_timeout(Some(LIMIT)).unwrap(); // bounds accept on Linux
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(socket_steps::threaded::serve_each_on_a_thread(
+            &listener,
+            clients,
+            write_timeout,
+        ));
+    });
+    (addr, result)
+}
+
+/// The server must return `Ok(())` once its clients have all gone, whatever became of each.
+#[track_caller]
+fn assert_all_gone(result: std::sync::mpsc::Receiver<std::io::Result<()>>, what: &str) {
+    match result.recv_timeout(SOON) {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => panic!(
+            "serve_each_on_a_thread returned the error {error:?} after {what}: a client's \
+             failure ends its thread, not the server"
+        ),
+        Err(_) => panic!("serve_each_on_a_thread did not return within {SOON:?} after {what}"),
+    }
+}
+
+#[test]
+fn ex15_1_serves_a_second_client_while_the_first_idles() {
+    let (addr, result) = on_threads(2, LIMIT);
+    let mut idle = support::connect(addr);
+    idle.write_all(b"first").unwrap();
+    read_echo(&mut idle, b"first", SOON).expect("the first client is answered");
+    let mut second = support::connect(addr);
+    second.write_all(b"second").unwrap();
+    read_echo(&mut second, b"second", SOON).expect(
+        "the second client is answered while the first stays connected and quiet: each client \
+         needs a thread of its own, and accept must not wait for the first to finish",
+    );
+    idle.write_all(b"still here").unwrap();
+    read_echo(&mut idle, b"still here", SOON).expect("and the first is still served");
+    drop((idle, second));
+    assert_all_gone(result, "both clients closed");
+}
+
+#[test]
+fn ex15_1_a_reset_ends_that_client_only() {
+    let (addr, result) = on_threads(2, LIMIT);
+    let mut other = support::connect(addr);
+    let resetting = support::connect(addr);
+    (&resetting).write_all(&[b'x'; 50_000]).unwrap();
+    let socket = socket2::Socket::from(resetting);
+    socket.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(socket); // RST instead of FIN
+    other.write_all(b"after a reset").unwrap();
+    read_echo(&mut other, b"after a reset", SOON).expect("the other client is still served");
+    drop(other);
+    assert_all_gone(
+        result,
+        "one client reset its connection and the other closed",
+    );
+}
+
+#[test]
+fn ex15_1_returns_once_a_client_that_never_reads_is_given_up() {
+    let (addr, result) = on_threads(2, Duration::from_secs(1));
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(1).unwrap();
+    socket.connect_timeout(&addr.into(), LIMIT).unwrap();
+    socket
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let chunk = vec![b'y'; 64 * 1024];
+    let mut sent = 0;
+    while sent < 20_000_000 {
+        match socket.send(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let mut reader = support::connect(addr);
+    reader.write_all(b"reads").unwrap();
+    read_echo(&mut reader, b"reads", SOON).expect("a client that reads is served meanwhile");
+    drop(reader);
+    // The one that never reads stays connected: its thread gives up after its write timeout.
+    assert_all_gone(
+        result,
+        "one client left and the other, still connected, missed its write timeout (1 s)",
+    );
+    drop(socket);
+}
+
+#[test]
+fn ex15_1_the_tutorials_python_client_talks_to_it() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let (addr, result) = on_threads(1, LIMIT);
+    let seed_client = support::python_file("seed_client.py");
+    let output = support::run(
+        python,
+        &[&seed_client, "127.0.0.1", &addr.port().to_string()],
+    );
+    support::assert_success(&output);
+    assert_eq!(
+        support::stdout(&output),
+        "Client received: b'|From Server| Hello network world'\n"
+    );
+    assert_all_gone(result, "the Python client closed");
+}

@@ -1,12 +1,13 @@
 //! Step 6, close: the peer reads end of file; the side that closes first keeps TIME_WAIT.
 //!
-//! Grades exercise 6.1 (`ex6_1_*`). Run: `cargo test --test step6_close`.
+//! Grades exercises 6.1 (`ex6_1_*`) and 6.2 (`ex6_2_*`). Run: `cargo test --test step6_close`.
 
 mod support;
 
 use pretty_assertions::assert_eq;
+use socket_steps::step2_bind::local_addr;
 use socket_steps::step5_process::{recv, send_all, RECV_SIZE};
-use socket_steps::step6_close::{close, finish_sending, recv_until_closed};
+use socket_steps::step6_close::{close, finish_sending, listen_again, recv_until_closed};
 
 const STEP6: &str = env!("CARGO_BIN_EXE_step6_close");
 
@@ -159,4 +160,79 @@ fn the_binary_explains_a_reset_instead_of_time_wait() {
     support::wait_for_line(&server.lines, "bind without SO_REUSEADDR -> ok");
     support::wait_for_line(&server.lines, "bind with SO_REUSEADDR    -> ok");
     assert!(server.wait_for_exit(), "step6_close should end cleanly");
+}
+
+// ---- Exercise 6.2: a restart that gets its port back -------------------------------------------
+
+/// A port whose server has gone and whose last connection it closed first, so that the
+/// connection holds the port in TIME_WAIT (on Linux we wait until `/proc/net/tcp` says so).
+/// Returns the port's address and the old client's address.
+#[cfg(unix)]
+fn a_port_held_by_time_wait() -> (std::net::SocketAddr, std::net::SocketAddr) {
+    let (client, server, addr, client_addr) = support::socket_pair();
+    close(server); // the server closes first: it will keep TIME_WAIT
+    assert_eq!(
+        recv(&client, RECV_SIZE).unwrap(),
+        b"",
+        "the client reads the server's FIN"
+    );
+    close(client);
+    // `socket_pair`'s listener is gone already: only the old connection holds the port.
+    #[cfg(target_os = "linux")]
+    socket_steps::proc_net::wait_for(addr, Some(client_addr), support::LIMIT, |e| {
+        e.state == socket_steps::proc_net::TcpState::TimeWait
+    });
+    (addr, client_addr)
+}
+
+#[test]
+#[cfg(unix)]
+fn ex6_2_a_restarted_server_listens_on_its_port_while_time_wait_holds_it() {
+    use socket_steps::step1_create::create_tcp_socket;
+    use socket_steps::step2_bind::bind;
+    use socket_steps::step4_accept::accept;
+    use std::io::ErrorKind;
+    let (addr, old_client) = a_port_held_by_time_wait();
+    let kernel = socket_steps::proc_net::describe(addr, Some(old_client));
+    // The experiment first: without SO_REUSEADDR the kernel refuses the port.
+    let plain = create_tcp_socket(addr).unwrap();
+    let refused = bind(&plain, addr);
+    assert!(
+        matches!(&refused, Err(e) if e.kind() == ErrorKind::AddrInUse),
+        "setting up: a plain bind to {addr} should be refused (AddrInUse) while the old \
+         connection holds the port ({kernel}), but it returned {refused:?}"
+    );
+    drop(plain);
+    let listener = listen_again(addr, 4).unwrap_or_else(|error| {
+        panic!(
+            "listen_again({addr}) failed: {error} ({:?}). The old connection still holds the \
+             port ({kernel}); bind lets a socket share it only if SO_REUSEADDR is set on that \
+             socket before bind(2) is called",
+            error.kind()
+        )
+    });
+    let client = support::connect_socket(addr, support::LIMIT)
+        .expect("a client connects to the restarted server (the kernel completes the handshake)");
+    listener.set_read_timeout(Some(support::LIMIT)).unwrap(); // bounds accept on Linux
+    let (_connection, peer) = accept(&listener).expect("the restarted server accepts it");
+    assert_eq!(
+        Some(peer),
+        client.local_addr().unwrap().as_socket(),
+        "accept returns the client that connected to the restarted server"
+    );
+}
+
+#[test]
+fn ex6_2_the_listener_keeps_so_reuseaddr_for_the_next_restart() {
+    let listener = listen_again("127.0.0.1:0".parse().unwrap(), 4)
+        .expect("listen_again on a free port (port 0: the kernel picks one)");
+    let addr = local_addr(&listener).unwrap();
+    let _client = support::connect_socket(addr, support::LIMIT)
+        .expect("the socket listen_again returns listens: a client's connect succeeds");
+    assert_eq!(
+        listener.reuse_address().unwrap(),
+        cfg!(unix),
+        "getsockopt(SO_REUSEADDR) on the returned socket: set on Unix (so that the next restart \
+         works too), not on Windows (where it means something else)"
+    );
 }

@@ -261,3 +261,117 @@ fn with_ip_recverr_an_unconnected_socket_hears_of_icmp_errors() {
     });
 }
 // ANCHOR_END: recverr
+
+// ---- Exercise 9.1: the seed's echo over UDP ----------------------------------------------------
+
+/// How long a client waits for a reply that a wrong `echo_datagrams` may never send.
+const SOON: Duration = Duration::from_secs(5);
+
+/// `echo_datagrams(datagrams)` on a fresh socket, in a thread; its result comes through the
+/// channel.
+fn udp_echo(datagrams: usize) -> (SocketAddr, std::sync::mpsc::Receiver<io::Result<()>>) {
+    let server = udp_socket().unwrap();
+    let addr = server.local_addr().unwrap();
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(socket_steps::udp::echo_datagrams(&server, datagrams));
+    });
+    (addr, result)
+}
+
+/// A client socket whose `recv_from` waits at most `SOON`.
+fn udp_client() -> UdpSocket {
+    let client = udp_socket().unwrap();
+    client.set_read_timeout(Some(SOON)).unwrap();
+    client
+}
+
+/// Sends `message` from `client` and returns the reply, which must come from the server.
+#[track_caller]
+fn echoed(client: &UdpSocket, server: SocketAddr, message: &[u8], what: &str) -> Vec<u8> {
+    send_to(client, message, server).unwrap();
+    let (reply, from) = recv_from(client, socket_steps::udp::MAX_DATAGRAM).unwrap_or_else(|e| {
+        panic!(
+            "{what}: no reply within {SOON:?} to the datagram of {} bytes that {} sent ({e})",
+            message.len(),
+            client.local_addr().unwrap()
+        )
+    });
+    assert_eq!(
+        from, server,
+        "{what}: the reply comes from the server's socket"
+    );
+    reply
+}
+
+/// The server must return once it has had its datagrams.
+#[track_caller]
+fn assert_returned(result: std::sync::mpsc::Receiver<io::Result<()>>) {
+    match result.recv_timeout(SOON) {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => panic!("echo_datagrams failed: {error}"),
+        Err(_) => panic!("echo_datagrams did not return within {SOON:?} of its last datagram"),
+    }
+}
+
+#[test]
+fn ex9_1_each_datagram_gets_one_reply_sent_to_its_sender() {
+    let (server, result) = udp_echo(3);
+    let (alice, bob) = (udp_client(), udp_client());
+    let to_alice = echoed(&alice, server, b"one", "alice's first datagram");
+    assert_eq!(to_alice, b"|From Server| one");
+    let to_bob = echoed(&bob, server, b"two", "bob's datagram, from another socket");
+    assert_eq!(
+        to_bob, b"|From Server| two",
+        "one socket serves every client: each reply goes where its datagram came from"
+    );
+    let again = echoed(&alice, server, b"three", "alice's second datagram");
+    assert_eq!(again, b"|From Server| three");
+    assert_returned(result);
+}
+
+#[test]
+fn ex9_1_a_3000_byte_datagram_comes_back_whole_in_one_reply() {
+    let (server, result) = udp_echo(1);
+    let long: Vec<u8> = (0..3000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let reply = echoed(&udp_client(), server, &long, "a 3000-byte datagram");
+    assert!(
+        reply == [socket_steps::echo::PREFIX, &long].concat(),
+        "a 3000-byte datagram: expected one reply of 14 + 3000 bytes, got {} bytes. A datagram \
+         comes out of recvfrom whole or cut; the bytes that do not fit the buffer are lost",
+        reply.len()
+    );
+    assert_returned(result);
+}
+
+#[test]
+fn ex9_1_an_empty_datagram_is_a_message_not_an_end() {
+    let (server, result) = udp_echo(2);
+    let client = udp_client();
+    let reply = echoed(&client, server, b"", "an empty datagram");
+    assert_eq!(
+        reply,
+        socket_steps::echo::PREFIX,
+        "an empty datagram gets the prefix alone: UDP has no end of file"
+    );
+    let after = echoed(&client, server, b"after", "the datagram after an empty one");
+    assert_eq!(after, b"|From Server| after");
+    assert_returned(result);
+}
+
+#[test]
+fn ex9_1_a_datagram_too_long_to_echo_does_not_stop_the_server() {
+    let (server, result) = udp_echo(2);
+    let client = udp_client();
+    // The largest datagram IPv4 carries: its reply would be 14 bytes longer (EMSGSIZE).
+    let largest = vec![b'z'; socket_steps::udp::MAX_DATAGRAM];
+    send_to(&client, &largest, server).unwrap();
+    let reply = echoed(
+        &client,
+        server,
+        b"next",
+        "the datagram after one of 65507 bytes, whose reply (65521 bytes) no datagram can carry",
+    );
+    assert_eq!(reply, b"|From Server| next");
+    assert_returned(result);
+}

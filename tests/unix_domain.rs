@@ -2,6 +2,7 @@
 //! names without files. The book's "Unix-domain sockets" chapter includes these tests.
 #![cfg(unix)]
 
+mod echo_support;
 mod support;
 
 use std::io;
@@ -366,6 +367,51 @@ fn a_client_that_never_reads_is_given_up_after_the_write_timeout() {
     support::assert_success(&output);
     assert!(support::stdout(&output).contains("'|From Server| next'"));
     drop(hog.join());
+    server.stop();
+}
+
+/// Ctrl-Z, then `fg`, while the server waits to send a reply that the client is not reading yet.
+/// On Linux the stop makes a `send` on a socket with a send timeout (`SO_SNDTIMEO`, which the
+/// reply's deadline sets) fail with EINTR (signal(7)), and the server used to drop the client
+/// with its replies. It must send again: every byte comes back.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stop_and_continue_while_the_server_sends_loses_no_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stopped.sock");
+    let shown = path.to_str().unwrap();
+    let (server, _lines) = start_unix_server(&[shown, "--write-timeout=60s"]);
+    let client = unix_domain::connect(&path).unwrap();
+    // We send, reading nothing, until our `send` would wait: then the server has stopped reading
+    // us, because it waits in `send` for us to take its replies.
+    client.set_nonblocking(true).unwrap();
+    let chunk = [b'q'; 4096];
+    let mut sent = Vec::new();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match client.send(&chunk) {
+            Ok(n) => sent.extend_from_slice(&chunk[..n]),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+            Err(error) => panic!("send: {error}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "our send never waited"
+        );
+    }
+    let pid = server.0.id();
+    support::stop_and_continue_when(pid, "the server asleep", || {
+        let states = support::thread_states(pid);
+        !states.is_empty() && states.iter().all(|&state| state == 'S')
+    });
+    // Now we read every reply; the server reads the rest of our bytes as we make room.
+    client.set_nonblocking(false).unwrap();
+    client.set_read_timeout(Some(PATIENCE)).unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut reply = Vec::new();
+    io::Read::read_to_end(&mut &client, &mut reply).unwrap();
+    echo_support::check_echo(&reply, &sent)
+        .unwrap_or_else(|e| panic!("after a stop and continue: {e}"));
     server.stop();
 }
 

@@ -115,7 +115,11 @@ pub fn grade(course: &Course, only: Option<&str>, live: &LiveLine) -> anyhow::Re
 
 /// `cargo classroom check [N.M]`: grades and prints; `Ok(true)` when everything asked about
 /// passes.
-pub fn check(only: Option<&str>) -> anyhow::Result<bool> {
+///
+/// With `timings`, a table of where the time went follows: each cargo build, each exercise's
+/// test run, and the whole check (from the runner's start, so cargo's start of the runner itself
+/// is not in it).
+pub fn check(only: Option<&str>, timings: bool) -> anyhow::Result<bool> {
     let course = Course::find()?;
     if let Some(id) = only {
         course.exercise(id)?;
@@ -131,7 +135,35 @@ pub fn check(only: Option<&str>) -> anyhow::Result<bool> {
     out.push_str(&next_steps(&course, &report, only.is_none()));
     print!("{out}");
     println!("(checked in {:.1} s)", started.elapsed().as_secs_f64());
+    if timings {
+        print!("{}", timings_table(&course, &report, started.elapsed()));
+    }
     Ok(report.next().is_none() && report.build.outside.is_none())
+}
+
+/// `check --timings`: where the time went.
+fn timings_table(course: &Course, report: &Report, total: std::time::Duration) -> String {
+    let mut out = String::from("\ntimings:\n");
+    for (n, took) in report.build.took.iter().enumerate() {
+        let what = if n == 0 {
+            "cargo test --no-run (the library, the programs, the exercises' test files)"
+        } else {
+            "the same, on the mirror with the broken regions put back"
+        };
+        out.push_str(&format!("  {:>6.2} s  build: {what}\n", took.as_secs_f64()));
+    }
+    for (exercise, verdict) in course.exercises().iter().zip(&report.verdicts) {
+        if let Some(graded) = verdict.as_ref().and_then(|v| v.graded.as_ref()) {
+            out.push_str(&format!(
+                "  {:>6.2} s  tests of {}: {}\n",
+                graded.run.took.as_secs_f64(),
+                exercise.id,
+                exercise.test_command()
+            ));
+        }
+    }
+    out.push_str(&format!("  {:>6.2} s  in all\n", total.as_secs_f64()));
+    out
 }
 
 /// The table: one row per exercise (id, kind, title, status), then the progress bar.

@@ -12,13 +12,15 @@ use crate::course::{student_catalogue, Course, Exercise, CATALOGUE};
 use crate::grade::{copied, copy_tree};
 use crate::regions;
 
-/// What a student copy adds at the top of each file with a `todo!`: while an exercise is a
-/// `todo!`, the compiler sees its function's arguments and the imports it needs as unused, and
-/// would suggest `cargo fix`, which would rename them (`_addr`) and delete the imports.
+/// What a student copy adds at the top of each file with an unsolved exercise: while an exercise
+/// is a `todo!` (or the buggy start of a *fix*), the compiler sees its function's arguments, the
+/// imports and the helpers it needs as unused, and would suggest `cargo fix`, which would rename
+/// them (`_addr`) and delete the imports.
 pub const STUDENT_ALLOW: &str = "\
-// Student copy: until you write the exercises below, their arguments and the imports they need
-// look unused to the compiler. This line silences those warnings; do not follow `cargo fix`.
-#![allow(unused_imports, unused_variables)]
+// Student copy: until you write the exercises below, their arguments and the imports and helpers
+// they need look unused to the compiler. This line silences those warnings; do not follow
+// `cargo fix`.
+#![allow(unused_imports, unused_variables, dead_code)]
 ";
 
 /// What the README of a student copy starts with.
@@ -177,13 +179,13 @@ pub fn exercise_files(exercises: &[Exercise]) -> Vec<String> {
 }
 
 /// `source` (the reference file `file`) as a fresh student copy has it: each region unsolved,
-/// and [`STUDENT_ALLOW`] after the module's `//!` docs if any region became a `todo!()`.
+/// and [`STUDENT_ALLOW`] after the module's `//!` docs if any region is unsolved.
 pub fn student_source(exercises: &[Exercise], file: &str, source: &str) -> anyhow::Result<String> {
     state_source(exercises, file, source, |_| None)
 }
 
 /// `source` with each region filled as `choose(exercise)` says (`Some(code)`), or unsolved
-/// (`None`); with [`STUDENT_ALLOW`] if a region is a `todo!()`.
+/// (`None`); with [`STUDENT_ALLOW`] if a region is unsolved (a `todo!()` or `start` code).
 pub fn state_source(
     exercises: &[Exercise],
     file: &str,
@@ -197,7 +199,7 @@ pub fn state_source(
             Some(Fill::Solution) => None,
             Some(Fill::Code(code)) => Some(code),
             None => {
-                todo |= exercise.start.is_none();
+                todo = true;
                 Some(exercise.unsolved(&region.indent))
             }
         }

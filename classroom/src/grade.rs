@@ -103,6 +103,8 @@ pub struct Build {
     pub outside: Option<(CompileError, String)>,
     /// All that cargo said, the last time it failed.
     pub stderr: String,
+    /// How long each cargo build took (a second one builds the mirror around a broken region).
+    pub took: Vec<std::time::Duration>,
 }
 
 /// Where the tests run: the student's copy itself, or its mirror with the broken regions put
@@ -149,6 +151,7 @@ pub fn build(
             targets,
             &mut progress,
         )?;
+        found.took.push(run.took);
         if run.status.success() {
             return Ok((found, Some(place)));
         }

@@ -56,6 +56,9 @@ enum Command {
     Check {
         /// One exercise, e.g. `2.1`.
         id: Option<String>,
+        /// Also print how long the build and each exercise's tests took.
+        #[arg(long)]
+        timings: bool,
     },
     /// Grade the current exercise whenever you save a file; keys: h hint, l list, n next, q quit
     Watch,
@@ -70,8 +73,11 @@ enum Command {
         id: String,
     },
     /// CI: prove that every exercise's tests fail unsolved, reject its wrong answers, and pass
-    /// solved
-    Verify,
+    /// solved (only exercises IDS if given, each with the ones before it solved)
+    Verify {
+        /// e.g. `6.2 7.2`; none: every exercise.
+        ids: Vec<String>,
+    },
     /// Rewrite the book's generated pages (exercises, student views, solutions); --student DIR
     /// builds a student edition (no solutions) into DIR; --check DIR checks a built book
     Book {
@@ -103,11 +109,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::New { dir } => copy::new(std::path::Path::new(&dir)).map(|()| true),
         Command::List => check::list().map(|()| true),
-        Command::Check { id } => check::check(id.as_deref()),
+        Command::Check { id, timings } => check::check(id.as_deref(), timings),
         Command::Watch => watch::watch().map(|()| true),
         Command::Hint { id } => lookup::hint(&id).map(|()| true),
         Command::Solution { id } => lookup::solution(&id).map(|()| true),
-        Command::Verify => verify::verify().map(|()| true),
+        Command::Verify { ids } => verify::verify(&ids).map(|()| true),
         Command::Book {
             student: Some(dir), ..
         } => book::student_edition(&dir).map(|()| true),

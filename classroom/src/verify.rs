@@ -28,9 +28,15 @@ use crate::process::TempFolder;
 use crate::regions::{self, START};
 use crate::terminal::{bar, LiveLine};
 
-/// `cargo classroom verify`.
-pub fn verify() -> anyhow::Result<()> {
+/// `cargo classroom verify [IDS]`: every exercise, or only those named (each still with the ones
+/// before it solved, and the catalogue checked whole).
+pub fn verify(ids: &[String]) -> anyhow::Result<()> {
     let course = Course::find()?;
+    for id in ids {
+        if !course.exercises().iter().any(|e| &e.id == id) {
+            bail!("there is no exercise {id} (`cargo classroom list` lists them)");
+        }
+    }
     if course.catalogue.student_copy {
         bail!(
             "verify runs in the reference crate, which has the solutions; this is a student copy"
@@ -45,6 +51,7 @@ pub fn verify() -> anyhow::Result<()> {
         problems: Vec::new(),
         builds: Vec::new(),
         test_runs: Vec::new(),
+        only: ids.to_vec(),
     };
     // Debug info makes every link slower and helps no verdict.
     std::env::set_var("CARGO_PROFILE_DEV_DEBUG", "0");
@@ -107,6 +114,8 @@ struct Verifier<'a> {
     problems: Vec<String>,
     builds: Vec<Duration>,
     test_runs: Vec<Duration>,
+    /// The exercises to walk (empty: all).
+    only: Vec<String>,
 }
 
 /// The state of the copy: which exercises are solved, and which one holds what instead.
@@ -203,6 +212,11 @@ impl Verifier<'_> {
             .with_context(|| format!("could not run {}", exe.display()))
     }
 
+    /// Whether this run verifies `exercise`.
+    fn chosen(&self, exercise: &Exercise) -> bool {
+        self.only.is_empty() || self.only.contains(&exercise.id)
+    }
+
     fn verdict(&mut self, ok: bool, what: &str, detail: &str) {
         println!("{what}: {}", if ok { "ok" } else { "NO" });
         if !ok {
@@ -220,11 +234,14 @@ impl Verifier<'_> {
             "exercise", "kind", "unsolved", "wrong answers"
         );
         for (index, exercise) in exercises.iter().enumerate() {
+            if !self.chosen(exercise) {
+                continue;
+            }
             let progress = bar(index, exercises.len());
             // Unsolved, with the ones before it solved.
             self.live
                 .show(&format!("{progress} {} unsolved", exercise.id));
-            let only = Some(exercise);
+            let only = &[exercise][..];
             let place = self.set(
                 &State {
                     solved: index,
@@ -313,14 +330,18 @@ impl Verifier<'_> {
         // 3. Everything solved (the reference, exactly): every exercise's tests pass.
         println!();
         let mut failing = Vec::new();
+        let chosen: Vec<&Exercise> = exercises.iter().filter(|e| self.chosen(e)).collect();
         let place = self.set(
             &State {
                 solved: exercises.len(),
                 wrong: None,
             },
-            None,
+            &chosen,
         )?;
         for (index, exercise) in exercises.iter().enumerate() {
+            if !self.chosen(exercise) {
+                continue;
+            }
             self.live.show(&format!(
                 "{} all solved: {}",
                 bar(index, exercises.len()),
@@ -391,9 +412,9 @@ impl Verifier<'_> {
     }
 
     /// Writes `state` into the copy (only the files that change, so cargo rebuilds as little as
-    /// it can) and builds it with the tests of `only` (of every exercise if `None`). An error if
+    /// it can) and builds it with the tests of the exercises `only`. An error if
     /// it does not compile.
-    fn set(&mut self, state: &State, only: Option<&Exercise>) -> anyhow::Result<Place> {
+    fn set(&mut self, state: &State, only: &[&Exercise]) -> anyhow::Result<Place> {
         let exercises = self.course.exercises();
         let copy = self.copy.path().to_path_buf();
         for file in exercise_files(exercises) {
@@ -413,10 +434,7 @@ impl Verifier<'_> {
                     .with_context(|| format!("could not write {}", path.display()))?;
             }
         }
-        let targets = match only {
-            Some(exercise) => vec![exercise.test.target.clone()],
-            None => grade::targets(&exercises.iter().collect::<Vec<_>>()),
-        };
+        let targets = grade::targets(only);
         let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
         let package = self.course.lesson_package()?;
         let run = grade::build_tests(&copy, Some(&self.target_dir), &package, &targets, |_| {})?;

@@ -246,6 +246,9 @@ pub struct Server {
     pub addr: SocketAddr,
     /// Its standard output lines after the announcement, as they come.
     pub lines: mpsc::Receiver<String>,
+    /// Its standard input, a pipe from the test: `take()` and drop it for end of file (step 3
+    /// waits for Enter on it).
+    pub stdin: Option<std::process::ChildStdin>,
 }
 
 impl Server {
@@ -274,13 +277,14 @@ impl Drop for Server {
 pub fn start_server(exe: &str, args: &[&str]) -> Server {
     let mut child = Command::new(exe)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("could not start {exe}: {e}"));
     let lines = read_lines(child.stdout.take().expect("piped stdout"));
     let mut server = Server {
+        stdin: child.stdin.take(),
         child,
         addr: "0.0.0.0:0".parse().unwrap(),
         lines,
@@ -456,7 +460,88 @@ pub fn python3() -> Option<&'static str> {
     .map(|()| "python3")
 }
 
+/// `nc` from Debian's netcat-openbsd, the one whose `-N` our programs suggest, if it runs here;
+/// otherwise the test [`skip`]s (fails in strict mode). `.ci/run` installs it.
+pub fn netcat() -> Option<&'static str> {
+    // netcat-openbsd's `nc -h` prints its options on standard error.
+    let help = Command::new("nc")
+        .arg("-h")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| error.to_string())
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stderr).into_owned();
+            match text.contains("-N") {
+                true => Ok(()),
+                false => Err("this nc has no -N: it is not netcat-openbsd".to_string()),
+            }
+        });
+    require(
+        help,
+        "nc (netcat-openbsd) runs the commands our servers suggest",
+    )
+    .map(|()| "nc")
+}
+
 /// The path of one of the tutorial's Python programs in `tests/python/`.
 pub fn python_file(name: &str) -> String {
     format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Polls `done` every millisecond until it holds; fails the test after [`LIMIT`].
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + LIMIT;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {LIMIT:?}"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// `kill -SIGNAL pid`, with the shell's own `kill` (std can only send SIGKILL, and `kill(2)`
+/// of our own would need `unsafe`).
+#[cfg(unix)]
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -{name} {pid}")])
+        .status()
+        .expect("sh");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+/// The state of each thread of process `pid`, from `/proc/PID/task/TID/stat`: `S` sleeps in the
+/// kernel (in `recv`, `accept`, `epoll_wait`...), `R` runs, `T` is stopped. Linux only.
+#[cfg(target_os = "linux")]
+pub fn thread_states(pid: u32) -> Vec<char> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .filter_map(|stat| process_state(&stat))
+        .collect()
+}
+
+/// The state letter in a `/proc/.../stat` line, `pid (name) STATE ...`: it follows the name's
+/// closing parenthesis (the name itself may hold spaces and parentheses).
+#[cfg(target_os = "linux")]
+fn process_state(stat: &str) -> Option<char> {
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Ctrl-Z, then `fg`: once `ready` holds, stops process `pid` (SIGSTOP), waits until it is
+/// stopped (`T` in `/proc/PID/stat`) and continues it (SIGCONT). On Linux this interrupts the
+/// calls that it blocks in, without any signal handler (signal(7)). Linux only.
+#[cfg(target_os = "linux")]
+pub fn stop_and_continue_when(pid: u32, what: &str, ready: impl FnMut() -> bool) {
+    wait_until(what, ready);
+    signal(pid, "STOP");
+    wait_until("stopped", || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        process_state(&stat) == Some('T')
+    });
+    signal(pid, "CONT");
 }

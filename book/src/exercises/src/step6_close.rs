@@ -24,10 +24,13 @@
 //! ```
 
 use std::io;
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 
 use socket2::Socket;
 
+use crate::step1_create::create_tcp_socket;
+use crate::step2_bind::{allow_quick_restart, bind};
+use crate::step3_listen::listen;
 use crate::step5_process::recv;
 
 // ANCHOR: close
@@ -55,3 +58,20 @@ pub fn recv_until_closed(connection: &Socket) -> io::Result<Vec<u8>> {
     todo!("6.1: receive until the peer closes — read step6-close.md; stuck? cargo classroom hint 6.1")
 }
 // ANCHOR_END: read_to_eof
+
+// ANCHOR: listen_again
+/// A restarted server's listening socket on `addr`: socket, `SO_REUSEADDR`, bind, listen with
+/// room for `backlog` connections.
+///
+/// The connections that the server's previous run closed first still hold `addr`'s port in
+/// TIME_WAIT for a minute; `bind` refuses the port (`AddrInUse`) unless the new socket has
+/// `SO_REUSEADDR` ([`allow_quick_restart`]) by the time it binds. Setting an option after the
+/// call it is meant for changes nothing: the kernel checks it inside `bind(2)`.
+pub fn listen_again(addr: SocketAddr, backlog: i32) -> io::Result<Socket> {
+    let socket = create_tcp_socket(addr)?;
+    bind(&socket, addr)?;
+    allow_quick_restart(&socket)?;
+    listen(&socket, backlog)?;
+    Ok(socket)
+}
+// ANCHOR_END: listen_again
