@@ -54,7 +54,7 @@ use socket2::Socket;
 
 use crate::echo::{reply_to, serve_connection};
 use crate::step4_accept::accept;
-use crate::step5_process::{recv, send_all_within, RECV_SIZE};
+use crate::step5_process::{recv_retrying, send_all_within, RECV_SIZE};
 
 // ANCHOR: limits
 /// How many clients we serve at once, by default. Above it, new clients wait in the accept queue.
@@ -373,10 +373,12 @@ fn serve_with_timeouts(client: &Client, (idle, write): (Duration, Duration)) -> 
 
 /// The seed's loop ([`crate::echo::serve_connection`]) with one line more: it notes when each
 /// piece arrives, so that the accept loop knows which connection has been quiet the longest.
+/// Its `recv` is [`recv_retrying`]: with a receive timeout, stopping and continuing the server
+/// (Ctrl-Z, `fg`) interrupts it, and that is no reason to close.
 fn serve_noting_each_piece(client: &Client, write: Duration) -> io::Result<u64> {
     let mut total = 0;
     loop {
-        let piece = recv(&client.socket, RECV_SIZE)?;
+        let piece = recv_retrying(&client.socket, RECV_SIZE)?;
         if piece.is_empty() {
             return Ok(total);
         }
