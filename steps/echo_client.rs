@@ -10,9 +10,9 @@ use socket_steps::client::{connect_any, exchange, CONNECT_TIMEOUT};
 use socket_steps::echo::python_repr;
 use socket_steps::wire::{closed, Wire};
 
-/// The seed tutorial's echo client: connect, send Hello network world, print the answer.
+/// The tutorial's echo client: connect, send Hello network world, print the answer.
 ///
-/// Run it with echo_server running. Like the seed's client, each message is sent and answered
+/// Run it with echo_server running. Like the tutorial's client, each message is sent and answered
 /// by one recv(1024).
 #[derive(clap::Parser)]
 #[command(verbatim_doc_comment)]

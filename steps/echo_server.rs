@@ -10,7 +10,7 @@ use socket_steps::echo::{serve_forever, Event};
 use socket_steps::step3_listen::{listening_socket, SEED_BACKLOG};
 use socket_steps::wire::{closed, Wire};
 
-/// The seed tutorial's echo server: one client at a time, forever; each received piece comes back
+/// The tutorial's echo server: one client at a time, forever; each received piece comes back
 /// as |From Server| + the piece. Stop it with Ctrl-C.
 #[derive(clap::Parser)]
 #[command(verbatim_doc_comment)]
@@ -39,7 +39,9 @@ fn main() {
         println!("echo server: listening on {bound} (backlog {SEED_BACKLOG}, recv 1024)");
         wire.watch(&[bound.port()]);
         if bound.ip().is_loopback() {
-            println!("Only this machine can connect: the seed binds '' (every interface), we bind");
+            println!(
+                "Only this machine can connect: the tutorial binds '' (every interface), we bind"
+            );
             println!(
                 "{} unless you pass another address, e.g. 0.0.0.0:{}.",
                 bound.ip(),

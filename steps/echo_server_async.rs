@@ -17,7 +17,7 @@ use socket_steps::step1_create::describe;
 use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
 
-/// The seed's echo server on tokio: one thread, one task per client.
+/// The tutorial's echo server on tokio: one thread, one task per client.
 ///
 /// Try it with two terminals of nc -N 127.0.0.1 50007: both are answered, by one thread. Stop it with Ctrl-C.
 #[derive(clap::Parser)]

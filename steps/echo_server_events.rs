@@ -17,7 +17,7 @@ use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
 use std::io::Write;
 
-/// The seed's echo server on one thread, with an epoll event loop (Linux only).
+/// The tutorial's echo server on one thread, with an epoll event loop (Linux only).
 ///
 /// Try it with two terminals of nc -N 127.0.0.1 50007: both are answered, by one thread. Stop it with Ctrl-C.
 #[derive(clap::Parser)]

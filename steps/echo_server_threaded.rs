@@ -18,7 +18,7 @@ use socket_steps::step2_bind::local_addr;
 use socket_steps::step3_listen::listening_socket;
 use socket_steps::threaded::{serve_forever, Config, Event, BACKLOG, MAX_CLIENTS};
 
-/// The seed's echo server, serving many clients at once with one thread per connection.
+/// The tutorial's echo server, serving many clients at once with one thread per connection.
 ///
 /// Try it with two terminals of nc -N 127.0.0.1 50007: both are answered, unlike echo_server. Stop it with Ctrl-C.
 #[derive(clap::Parser)]

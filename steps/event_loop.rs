@@ -109,7 +109,7 @@ fn run(addr: SocketAddr) -> anyhow::Result<()> {
         println!("epoll is Linux's: {}", socket_steps::readiness::KQUEUE);
     }
     println!();
-    println!("Next: the seed's server as an epoll loop: cargo run --bin echo_server_events");
+    println!("Next: the tutorial's server as an epoll loop: cargo run --bin echo_server_events");
     Ok(())
 }
 

@@ -82,7 +82,7 @@ fn run(addr: SocketAddr) -> anyhow::Result<()> {
     why_not_retry_at_once(&connection)?;
 
     println!();
-    println!("Next: wait for many sockets at once with poll and epoll: cargo run --bin echo_server_events");
+    println!("Next: wait for many sockets at once with poll and epoll: cargo run --bin event_loop");
     Ok(())
 }
 

@@ -77,7 +77,7 @@ fn main() {
         }
 
         println!();
-        println!("Host '' in the seed (INADDR_ANY, 0.0.0.0) is not localhost: it is every");
+        println!("The tutorial's host '' (INADDR_ANY, 0.0.0.0) is not localhost: it is every");
         println!(
             "interface, reachable from your network. We bind 127.0.0.1 unless told otherwise."
         );

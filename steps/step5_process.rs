@@ -20,7 +20,7 @@ use socket_steps::{advice, client, step2_bind};
 
 /// Step 5: process a connection with send and recv, and see that TCP is a stream of bytes.
 ///
-/// Without --with-client it serves one client from another terminal as the seed's server does;
+/// Without --with-client it serves one client from another terminal as the tutorial's server does;
 /// with it, it plays both sides in one program.
 #[derive(clap::Parser)]
 #[command(verbatim_doc_comment)]

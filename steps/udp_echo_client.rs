@@ -18,7 +18,7 @@ use socket_steps::{advice, narrate, udp};
 /// How long we wait for each answer: UDP never tells us that a datagram was lost.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The seed's client, over UDP: each message is one datagram, and each answer comes back as one
+/// The tutorial's client, over UDP: each message is one datagram, and each answer comes back as one
 /// datagram.
 #[derive(clap::Parser)]
 #[command(verbatim_doc_comment)]

@@ -11,7 +11,7 @@ use socket_steps::step1_create::{create_udp_socket, describe};
 use socket_steps::step2_bind::bind;
 use socket_steps::{advice, echo, narrate, udp};
 
-/// The seed's echo server, over UDP: create, bind, then answer each datagram.
+/// The tutorial's echo server, over UDP: create, bind, then answer each datagram.
 ///
 /// No listen, no accept: every client's datagrams arrive on the same socket. Stop it with Ctrl-C.
 #[derive(clap::Parser)]

@@ -23,8 +23,8 @@ mod unix {
     use socket_steps::step1_create::describe;
     use socket_steps::{advice, narrate, udp, unix_domain};
 
-    /// The seed's client over a Unix-domain socket: connect to a path instead of a (host, port),
-    /// then speak the seed's protocol.
+    /// The tutorial's client over a Unix-domain socket: connect to a path instead of a
+    /// (host, port), then speak the tutorial's protocol.
     #[derive(clap::Parser)]
     #[command(verbatim_doc_comment)]
     struct Args {

@@ -32,7 +32,7 @@ mod unix {
 
     const PROGRAM: &str = env!("CARGO_BIN_NAME");
 
-    /// The seed's echo server over a Unix-domain socket: the same calls as TCP, with a path for
+    /// The tutorial's echo server over a Unix-domain socket: the same calls as TCP, with a path for
     /// an address. Stop it with Ctrl-C.
     ///
     /// While it serves, it holds a lock on PATH.lock; a socket file whose lock is free was left

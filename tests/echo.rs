@@ -126,7 +126,7 @@ fn the_binaries_talk_to_each_other() {
 #[test]
 fn the_server_says_why_it_binds_loopback() {
     let server = support::start_server(SERVER, &["127.0.0.1:0"]);
-    support::wait_for_line(&server.lines, "the seed binds '' (every interface)");
+    support::wait_for_line(&server.lines, "the tutorial binds '' (every interface)");
 }
 
 #[test]

@@ -141,7 +141,7 @@ impl FromStr for HostPort {
         };
         if host.is_empty() {
             return Err(format!(
-                "has no host: the seed's '' means every interface; write it out as \
+                "has no host: the tutorial's '' means every interface; write it out as \
                  `0.0.0.0:{port}` if that is what you want, or `127.0.0.1:{port}` for this \
                  machine only"
             ));
