@@ -45,25 +45,45 @@ pub fn bytes_waiting(socket: &Socket, max: usize) -> io::Result<usize> {
     socket.peek(&mut scratch)
 }
 
+// ANCHOR: poll_until
+/// Asks `ready` again and again, for at most `limit`, until it gives `Some`, and returns that;
+/// `None` once the time is over. This is our one poll-until-deadline loop, for a state that the
+/// kernel reaches in its own time and that no call waits for: bytes in a buffer, a TIME_WAIT in
+/// `/proc/net/tcp`, a connection in a queue. Between two tries we give the CPU away for 1 ms.
+pub fn poll_until<T>(limit: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = ready() {
+            return Some(found);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+// ANCHOR_END: poll_until
+
 // ANCHOR: wait_for_bytes
 /// Waits until at least `n` bytes wait in `socket`'s receive buffer (checking with `MSG_PEEK`),
 /// for at most [`PATIENCE`]. This is how an experiment knows "both sends have arrived" without
 /// sleeping and hoping.
 pub fn wait_for_bytes(socket: &Socket, n: usize) -> io::Result<()> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let waiting = bytes_waiting(socket, n)?;
-        if waiting >= n {
-            return Ok(());
+    let mut waiting = 0;
+    let found = poll_until(PATIENCE, || match bytes_waiting(socket, n) {
+        Ok(now) if now >= n => Some(Ok(())),
+        Ok(now) => {
+            waiting = now;
+            None
         }
-        if Instant::now() > deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("only {waiting} of {n} bytes arrived within {PATIENCE:?}"),
-            ));
-        }
-        std::thread::yield_now();
-    }
+        Err(error) => Some(Err(error)),
+    });
+    found.unwrap_or_else(|| {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("only {waiting} of {n} bytes arrived within {PATIENCE:?}"),
+        ))
+    })
 }
 // ANCHOR_END: wait_for_bytes
 

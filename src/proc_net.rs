@@ -283,14 +283,11 @@ pub fn wait_until(
     if !cfg!(target_os = "linux") {
         return None;
     }
-    let deadline = std::time::Instant::now() + limit;
-    loop {
+    crate::experiments::poll_until(limit, || {
         let entry = state_of(local, remote);
-        if ready(entry.as_ref()) || std::time::Instant::now() >= deadline {
-            return entry;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
+        ready(entry.as_ref()).then_some(entry)
+    })
+    .unwrap_or_else(|| state_of(local, remote))
 }
 
 // ANCHOR: counters
