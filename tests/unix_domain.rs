@@ -320,6 +320,26 @@ fn the_unix_server_never_removes_a_regular_file() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// A start that is refused leaves nothing behind: no `PATH.lock` beside a directory (`/tmp` would
+/// get `/tmp.lock`) or a regular file, none beside a path too long to bind.
+#[test]
+fn a_refused_start_makes_no_lock_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_socket = dir.path().join("a-directory");
+    std::fs::create_dir(&not_a_socket).unwrap();
+    let too_long = dir.path().join("x".repeat(120));
+    for (path, said) in [(&not_a_socket, "is not a socket"), (&too_long, "too long")] {
+        let output = support::run(
+            env!("CARGO_BIN_EXE_unix_echo_server"),
+            &[path.to_str().unwrap()],
+        );
+        let err = support::assert_clean_failure(&output);
+        assert!(err.contains(said), "{err}");
+        let lock = unix_domain::lock_path(path);
+        assert!(!lock.exists(), "{} was left behind", lock.display());
+    }
+}
+
 #[test]
 fn the_unix_client_without_a_server_says_what_to_do() {
     let path = fresh_path("missing");
