@@ -45,25 +45,50 @@ pub fn bytes_waiting(socket: &Socket, max: usize) -> io::Result<usize> {
     socket.peek(&mut scratch)
 }
 
+// ANCHOR: poll_until
+/// Asks `ready` again and again, for at most `limit`, until it gives `Some`, and returns that;
+/// `None` once the time is over. This is our one poll-until-deadline loop, for a state that the
+/// kernel reaches in its own time and that no call waits for: bytes in a buffer, a TIME_WAIT in
+/// `/proc/net/tcp`, a connection in a queue. Between two tries we give the CPU away: 1 ms at
+/// first, twice as long after each try, at most 50 ms. The kernel usually gets there within
+/// milliseconds; a long wait (step 6 waits up to 30 s for a person's client to close) then costs
+/// little CPU, though one read of `/proc/net/tcp` takes a millisecond or more on a busy machine.
+pub fn poll_until<T>(limit: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(found) = ready() {
+            return Some(found);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+// ANCHOR_END: poll_until
+
 // ANCHOR: wait_for_bytes
 /// Waits until at least `n` bytes wait in `socket`'s receive buffer (checking with `MSG_PEEK`),
 /// for at most [`PATIENCE`]. This is how an experiment knows "both sends have arrived" without
 /// sleeping and hoping.
 pub fn wait_for_bytes(socket: &Socket, n: usize) -> io::Result<()> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let waiting = bytes_waiting(socket, n)?;
-        if waiting >= n {
-            return Ok(());
+    let mut waiting = 0;
+    let found = poll_until(PATIENCE, || match bytes_waiting(socket, n) {
+        Ok(now) if now >= n => Some(Ok(())),
+        Ok(now) => {
+            waiting = now;
+            None
         }
-        if Instant::now() > deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("only {waiting} of {n} bytes arrived within {PATIENCE:?}"),
-            ));
-        }
-        std::thread::yield_now();
-    }
+        Err(error) => Some(Err(error)),
+    });
+    found.unwrap_or_else(|| {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("only {waiting} of {n} bytes arrived within {PATIENCE:?}"),
+        ))
+    })
 }
 // ANCHOR_END: wait_for_bytes
 

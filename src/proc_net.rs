@@ -257,8 +257,8 @@ pub fn state_of(local: SocketAddr, remote: Option<SocketAddr>) -> Option<TcpEntr
 }
 
 /// Waits until the kernel's entry for `local` → `remote` (the listener when `remote` is `None`)
-/// satisfies `ready`, checking every few milliseconds (then less often, up to every 50 ms) for at
-/// most `limit`, and returns the last entry seen. Off Linux, returns `None` at once.
+/// satisfies `ready`, checking every few milliseconds for at most `limit`, and returns the last
+/// entry seen. Off Linux, returns `None` at once.
 ///
 /// We use this where the kernel finishes something just after our call returns (a peer's FIN
 /// being processed, a handshake landing in the accept queue), so that what we print is the
@@ -283,19 +283,11 @@ pub fn wait_until(
     if !cfg!(target_os = "linux") {
         return None;
     }
-    let deadline = std::time::Instant::now() + limit;
-    // The kernel usually settles within milliseconds, so we look often at first; a wait for a
-    // person (step 6 waits up to 30 s for a client to close) backs off to every 50 ms, since one
-    // read of /proc/net/tcp costs a millisecond or more on a busy machine.
-    let mut pause = std::time::Duration::from_millis(2);
-    loop {
+    crate::experiments::poll_until(limit, || {
         let entry = state_of(local, remote);
-        if ready(entry.as_ref()) || std::time::Instant::now() >= deadline {
-            return entry;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(std::time::Duration::from_millis(50));
-    }
+        ready(entry.as_ref()).then_some(entry)
+    })
+    .unwrap_or_else(|| state_of(local, remote))
 }
 
 // ANCHOR: counters

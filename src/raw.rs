@@ -99,6 +99,24 @@ pub fn ping(to: Ipv4Addr, identifier: u16, timeout: Duration) -> io::Result<Icmp
     let request = echo_request(identifier, 1, b"socket-steps");
     // A raw socket has no ports: the port of the address is ignored.
     socket.send_to(&request, &SockAddr::from(SocketAddr::from((to, 0))))?;
+    recv_matching(&socket, timeout, |packet| {
+        parse_ipv4_icmp(packet)
+            .filter(|icmp| icmp.kind == ECHO_REPLY && icmp.identifier == identifier)
+    })
+}
+// ANCHOR_END: ping
+
+// ANCHOR: recv_matching
+/// Receives packets on a raw `socket` until `matching` accepts one, for at most `timeout` in all,
+/// and returns what `matching` made of it. A raw socket gets a copy of every packet of its
+/// protocol, ours or not, so a ping reads until its own reply comes.
+///
+/// This function corresponds to `recv(2)`, called again with the time that is left.
+pub fn recv_matching<T>(
+    socket: &Socket,
+    timeout: Duration,
+    mut matching: impl FnMut(&[u8]) -> Option<T>,
+) -> io::Result<T> {
     let deadline = Instant::now() + timeout;
     let mut buffer = [0; 1500];
     loop {
@@ -107,15 +125,13 @@ pub fn ping(to: Ipv4Addr, identifier: u16, timeout: Duration) -> io::Result<Icmp
             return Err(io::ErrorKind::TimedOut.into());
         }
         socket.set_read_timeout(Some(left))?;
-        let received = (&socket).read(&mut buffer)?;
-        if let Some(icmp) = parse_ipv4_icmp(&buffer[..received]) {
-            if icmp.kind == ECHO_REPLY && icmp.identifier == identifier {
-                return Ok(icmp);
-            }
+        let received = (&*socket).read(&mut buffer)?;
+        if let Some(found) = matching(&buffer[..received]) {
+            return Ok(found);
         }
     }
 }
-// ANCHOR_END: ping
+// ANCHOR_END: recv_matching
 
 /// ICMPv6 type of an echo request (RFC 4443).
 pub const ECHO_REQUEST_V6: u8 = 128;
@@ -137,21 +153,10 @@ pub fn ping6(to: Ipv6Addr, identifier: u16, timeout: Duration) -> io::Result<Vec
     request.extend_from_slice(&1u16.to_be_bytes());
     request.extend_from_slice(b"socket-steps");
     socket.send_to(&request, &SockAddr::from(SocketAddr::from((to, 0))))?;
-    let deadline = Instant::now() + timeout;
-    let mut buffer = [0; 1500];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        socket.set_read_timeout(Some(left))?;
-        let received = (&socket).read(&mut buffer)?;
-        let packet = &buffer[..received];
+    recv_matching(&socket, timeout, |packet| {
         let ours = packet.len() >= 8 && packet[4..6] == identifier.to_be_bytes();
-        if ours && packet[0] == ECHO_REPLY_V6 {
-            return Ok(packet.to_vec());
-        }
-    }
+        (ours && packet[0] == ECHO_REPLY_V6).then(|| packet.to_vec())
+    })
 }
 // ANCHOR_END: ping6
 
@@ -173,7 +178,8 @@ pub fn tcp_syn(from: SocketAddrV4, to: SocketAddrV4, sequence: u32) -> Vec<u8> {
     tcp.push(TCP_SYN);
     tcp.extend_from_slice(&u16::MAX.to_be_bytes()); // window
     tcp.extend_from_slice(&[0, 0, 0, 0]); // checksum (below), urgent pointer
-                                          // The TCP checksum covers a "pseudo-header" of the IP addresses, protocol and length too.
+
+    // The TCP checksum covers a "pseudo-header" of the IP addresses, protocol and length too.
     let mut covered = Vec::with_capacity(12 + tcp.len());
     covered.extend_from_slice(&from.ip().octets());
     covered.extend_from_slice(&to.ip().octets());

@@ -138,7 +138,7 @@ pub fn lock_path(path: &Path) -> PathBuf {
 /// ours bound it, wrote its device and inode numbers there ([`ServerLock::mark`]), and has
 /// stopped. Any other socket file is somebody else's: we never remove it unless `replace`
 /// (`--replace`), and we tell what a non-blocking `connect` finds there ([`Probe`]). A path that
-/// is not a socket is never removed.
+/// is not a socket is never removed, and is refused before we make a lock file beside it.
 ///
 /// Asking "does connecting fail?" is not enough: a socket that is bound but not listening yet
 /// refuses too, and a busy server's full accept queue would make a blocking probe wait.
@@ -148,6 +148,12 @@ pub fn lock_path(path: &Path) -> PathBuf {
 /// This function corresponds to `open(2)`, `flock(2)`, `lstat(2)`, `connect(2)` and `unlink(2)`.
 pub fn claim_path(path: &Path, replace: bool) -> io::Result<(Option<ServerLock>, PathState)> {
     use std::os::unix::fs::MetadataExt;
+    // What we would never bind, we refuse before we make a lock file beside it: a path too long
+    // for an address, and a path that is not a socket (`/tmp` would get a `/tmp.lock`).
+    SockAddr::unix(path)?;
+    if std::fs::symlink_metadata(path).is_ok_and(|metadata| !metadata.file_type().is_socket()) {
+        return Ok((None, PathState::NotASocket));
+    }
     let lock_path = lock_path(path);
     let file = std::fs::OpenOptions::new()
         .read(true)

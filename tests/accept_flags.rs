@@ -5,7 +5,7 @@
 
 use std::io;
 
-use socket_steps::experiments::PATIENCE;
+use socket_steps::experiments::{poll_until, PATIENCE};
 
 // ANCHOR: nonblocking
 #[test]
@@ -14,17 +14,12 @@ fn an_accepted_socket_does_not_inherit_o_nonblocking_on_linux() -> io::Result<()
     listener.set_nonblocking(true)?; // fcntl(F_SETFL, O_NONBLOCK) on the listener
     let addr = listener.local_addr()?.as_socket().unwrap();
     let _client = std::net::TcpStream::connect_timeout(&addr, PATIENCE)?;
-    let deadline = std::time::Instant::now() + PATIENCE;
-    let (connection, _) = loop {
-        match listener.accept() {
-            Ok(accepted) => break accepted,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                assert!(std::time::Instant::now() < deadline, "nobody came");
-                std::thread::yield_now();
-            }
-            Err(error) => return Err(error),
-        }
-    };
+    // A poll with a deadline: the connection reaches the queue in the kernel's own time.
+    let (connection, _) = poll_until(PATIENCE, || match listener.accept() {
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
+        accepted => Some(accepted),
+    })
+    .expect("nobody came")?;
     assert!(listener.nonblocking()?);
     // Linux: the new socket is blocking; BSD and macOS copy the listener's O_NONBLOCK.
     let inherited = connection.nonblocking()?;

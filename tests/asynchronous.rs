@@ -95,7 +95,6 @@ fn each_await_is_a_readiness_wait_under_strace() {
     // We close only once the server's task has gone back to sleep (its next `recvfrom` found
     // nothing), so that the trace always tells the same story. strace writes each line as it
     // goes; we read its log until the line is there (a poll with a deadline).
-    let deadline = std::time::Instant::now() + LIMIT;
     let asleep = |log: &str| {
         log.split("|From Server| ").nth(1).is_some_and(|after| {
             after
@@ -103,13 +102,11 @@ fn each_await_is_a_readiness_wait_under_strace() {
                 .any(|l| l.contains("recvfrom(") && l.contains("EAGAIN"))
         })
     };
-    while !std::fs::read_to_string(&log).is_ok_and(|log| asleep(&log)) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no EAGAIN in the trace"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    support::poll_until("an EAGAIN in the trace", LIMIT, || {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|log| asleep(&log))
+            .then_some(())
+    });
     drop(client);
     wait_for_line(&server.lines, "closed its side");
     // Stop the server (strace's child: killing strace would only detach it), so that strace

@@ -431,19 +431,12 @@ fn accept_waits_only_when_the_queue_is_empty() -> io::Result<()> {
     );
     let _client = connect(addr, PATIENCE)?;
     // Once a connection waits in the queue, accept returns it at once.
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
+    support::poll_until("the queued connection", PATIENCE, || {
         match accept(&listener) {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if e.kind() == io::ErrorKind::WouldBlock
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::yield_now()
-            }
-            Err(e) => return Err(e),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            accepted => Some(accepted.map(drop)),
         }
-    }
+    })
 }
 // ANCHOR_END: accept_blocks_only_when_empty
 
@@ -533,14 +526,9 @@ fn writing_after_the_peer_closed_gives_broken_pipe() -> io::Result<()> {
     assert_eq!(send(&client, b"anyone?")?, 7);
     // Later sends fail. (socket2's `send` passes no MSG_NOSIGNAL, so the kernel also raised
     // SIGPIPE; we are alive because Rust's runtime ignores SIGPIPE before `main`.)
-    let deadline = std::time::Instant::now() + PATIENCE;
-    let error = loop {
-        match send(&client, b"anyone?") {
-            Ok(_) if std::time::Instant::now() < deadline => continue,
-            Ok(_) => panic!("sends kept succeeding for {PATIENCE:?}"),
-            Err(error) => break error,
-        }
-    };
+    let error = support::poll_until("a failing send", PATIENCE, || {
+        send(&client, b"anyone?").err()
+    });
     if cfg!(target_os = "linux") {
         assert_eq!(error.kind(), io::ErrorKind::BrokenPipe, "{error}");
     } else {
@@ -833,12 +821,7 @@ fn a_name_that_does_not_resolve_fails_before_any_socket() {
 /// Polls a kernel state with a deadline (reading `/proc` is cheap); fails after [`PATIENCE`].
 #[cfg(target_os = "linux")]
 fn wait_for_kernel(mut condition: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !condition() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the kernel did not reach the state within {PATIENCE:?}"
-        );
-        std::thread::yield_now();
-    }
+    support::poll_until("the kernel reaching the state", PATIENCE, || {
+        condition().then_some(())
+    })
 }

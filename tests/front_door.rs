@@ -17,28 +17,15 @@ use std::process::Output;
 /// runner moved to its own package, `classroom/`, with its own tests).
 const NOT_OURS: &[&str] = &[];
 
-/// Every `[[bin]]` of `Cargo.toml`, by name.
+/// Every `[[bin]]` of `Cargo.toml`, by name, but those whose arguments are not ours.
 fn programs() -> Vec<String> {
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .expect("read Cargo.toml");
-    let mut names = Vec::new();
-    let mut in_bin = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_bin = line == "[[bin]]";
-        } else if let Some(value) = line.strip_prefix("name = ").filter(|_| in_bin) {
-            names.push(value.trim_matches('"').to_string());
-        }
-    }
+    let mut names = support::programs();
     names.retain(|name| !NOT_OURS.contains(&name.as_str()));
-    assert!(names.len() >= 10, "found only {names:?} in Cargo.toml");
     names
 }
 
-/// Where cargo built `program`: beside every other program of this package.
 fn exe(program: &str) -> PathBuf {
-    std::path::Path::new(env!("CARGO_BIN_EXE_step1_create"))
-        .with_file_name(format!("{program}{}", std::env::consts::EXE_SUFFIX))
+    support::program(program)
 }
 
 fn run(program: &str, args: &[OsString]) -> Output {
@@ -253,4 +240,38 @@ fn both_servers_take_the_same_durations() {
         let error = refused(program, &os(&["--write-timeout=25h"]));
         assert!(error.contains("the longest is 24h"), "{error}");
     }
+}
+
+/// The list of programs has one source, the `[[bin]]`s of `Cargo.toml`; the README's table of
+/// programs and the crate's map (`src/lib.rs`) are written by hand, so we check that each names
+/// every program.
+#[test]
+fn the_readme_and_the_crate_map_name_every_program() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |file: &str| std::fs::read_to_string(root.join(file)).expect(file);
+    let (readme, lib) = (read("README.md"), read("src/lib.rs"));
+    let map: String = lib.lines().filter(|l| l.starts_with("//! |")).collect();
+    let mut missing = Vec::new();
+    for program in support::programs() {
+        // A row of the README's table of programs: `cargo run --bin NAME ...` or a built
+        // `target/release/NAME`.
+        let row = |line: &&str| {
+            let command = line.split(" | ").next().unwrap_or_default();
+            command.split([' ', '`', '/']).any(|word| word == program)
+                && (command.contains("--bin") || command.contains("target/"))
+        };
+        if !readme
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .any(|l| row(&l))
+        {
+            missing.push(format!(
+                "README.md's table of programs has no row for {program}"
+            ));
+        }
+        if !map.contains(&format!("{program}`")) {
+            missing.push(format!("src/lib.rs's Layout table does not name {program}"));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
 }

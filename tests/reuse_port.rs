@@ -7,7 +7,7 @@ use std::io;
 use std::net::{SocketAddr, TcpStream};
 
 use socket2::{Domain, Socket, Type};
-use socket_steps::experiments::PATIENCE;
+use socket_steps::experiments::{poll_until, PATIENCE};
 
 // ANCHOR: listener
 /// socket + `SO_REUSEPORT` + bind + listen: a listener that shares its address with any other
@@ -51,20 +51,16 @@ fn accept_all(listeners: &[&Socket], total: usize) -> io::Result<Vec<usize>> {
     for listener in listeners {
         listener.set_nonblocking(true)?;
     }
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while counts.iter().sum::<usize>() < total {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "accepted only {counts:?}"
-        );
+    let done = poll_until(PATIENCE, || {
         for (listener, count) in listeners.iter().zip(&mut counts) {
             match listener.accept() {
                 Ok(_) => *count += 1,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(error),
+                Err(error) => return Some(Err(error)),
             }
         }
-        std::thread::yield_now();
-    }
+        (counts.iter().sum::<usize>() >= total).then_some(Ok(()))
+    });
+    done.unwrap_or_else(|| panic!("accepted only {counts:?}"))?;
     Ok(counts)
 }

@@ -71,14 +71,7 @@ fn tcp_ext(name: &str) -> u64 {
 
 /// Waits, at most [`PATIENCE`], until `done` holds: the kernel handles each SYN in its own time.
 fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !done() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: not within {PATIENCE:?}"
-        );
-        std::thread::yield_now();
-    }
+    support::poll_until(what, PATIENCE, || done().then_some(()))
 }
 
 // ANCHOR: half_open

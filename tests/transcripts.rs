@@ -51,27 +51,13 @@ use pretty_assertions::assert_eq;
 
 /// Where a binary of this package was built.
 fn exe(name: &str) -> &'static str {
-    match name {
-        "step1_create" => env!("CARGO_BIN_EXE_step1_create"),
-        "step2_bind" => env!("CARGO_BIN_EXE_step2_bind"),
-        "step3_listen" => env!("CARGO_BIN_EXE_step3_listen"),
-        "step4_accept" => env!("CARGO_BIN_EXE_step4_accept"),
-        "step5_process" => env!("CARGO_BIN_EXE_step5_process"),
-        "step6_close" => env!("CARGO_BIN_EXE_step6_close"),
-        "client" => env!("CARGO_BIN_EXE_client"),
-        "echo_server" => env!("CARGO_BIN_EXE_echo_server"),
-        "echo_client" => env!("CARGO_BIN_EXE_echo_client"),
-        "echo_server_async" => env!("CARGO_BIN_EXE_echo_server_async"),
-        "udp_echo_server" => env!("CARGO_BIN_EXE_udp_echo_server"),
-        "udp_echo_client" => env!("CARGO_BIN_EXE_udp_echo_client"),
-        "unix_echo_server" => env!("CARGO_BIN_EXE_unix_echo_server"),
-        "unix_echo_client" => env!("CARGO_BIN_EXE_unix_echo_client"),
-        "bench_echo" => env!("CARGO_BIN_EXE_bench_echo"),
-        "nonblocking" => env!("CARGO_BIN_EXE_nonblocking"),
-        "event_loop" => env!("CARGO_BIN_EXE_event_loop"),
-        "echo_server_events" => env!("CARGO_BIN_EXE_echo_server_events"),
-        other => panic!("no binary named {other} in this test's list"),
-    }
+    // Leaked: a few short strings per test run, so that every caller can keep a `&str`.
+    Box::leak(
+        support::program(name)
+            .to_string_lossy()
+            .into_owned()
+            .into_boxed_str(),
+    )
 }
 
 // ---- Normalisation --------------------------------------------------------------------------
@@ -407,7 +393,7 @@ struct Background {
 
 impl Background {
     fn start(bin: &str, args: &[&str]) -> Background {
-        let mut child = Command::new(exe(bin))
+        let mut child = support::end_with_this_test(&mut Command::new(exe(bin)))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

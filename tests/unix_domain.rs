@@ -32,18 +32,11 @@ fn fresh_path(name: &str) -> PathBuf {
 /// other tests of this file start programs: between `fork` and `exec` a child briefly holds a
 /// copy of every descriptor, so the kernel closes our socket only when that copy goes.
 fn wait_until_stale(path: &std::path::Path) {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        match unix_domain::connect(path) {
-            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => return,
-            other => assert!(
-                std::time::Instant::now() < deadline,
-                "{} still answers: {other:?}",
-                path.display()
-            ),
-        }
-        std::thread::yield_now();
-    }
+    let what = format!("{} refusing connections", path.display());
+    support::poll_until(&what, PATIENCE, || match unix_domain::connect(path) {
+        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => Some(()),
+        _ => None,
+    })
 }
 
 // ANCHOR: file_outlives
@@ -188,19 +181,15 @@ fn an_abstract_name_leaves_no_file() -> io::Result<()> {
 /// name stays taken for that moment. We allow the kernel that moment, and no more.
 #[cfg(target_os = "linux")]
 fn bind_again(name: &[u8]) -> io::Result<()> {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        match unix_domain::bind_abstract(name) {
-            Ok(_) => return Ok(()),
-            Err(error)
-                if error.kind() == io::ErrorKind::AddrInUse
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
+    let bound =
+        socket_steps::experiments::poll_until(PATIENCE, || {
+            match unix_domain::bind_abstract(name) {
+                Err(error) if error.kind() == io::ErrorKind::AddrInUse => None,
+                other => Some(other.map(drop)),
             }
-            Err(error) => return Err(error),
-        }
-    }
+        });
+    // Still taken after PATIENCE: the last try's error.
+    bound.unwrap_or_else(|| unix_domain::bind_abstract(name).map(drop))
 }
 
 // ANCHOR: datagram_pair
@@ -252,7 +241,7 @@ fn start_unix_server(args: &[&str]) -> (Running, std::sync::mpsc::Receiver<Strin
 fn spawn_server(
     mut command: std::process::Command,
 ) -> (Running, std::sync::mpsc::Receiver<String>) {
-    let mut child = command
+    let mut child = support::end_with_this_test(&mut command)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -310,6 +299,26 @@ fn the_unix_server_never_removes_a_regular_file() {
     assert!(err.contains("is not a socket"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
     std::fs::remove_file(&path).unwrap();
+}
+
+/// A start that is refused leaves nothing behind: no `PATH.lock` beside a directory (`/tmp` would
+/// get `/tmp.lock`) or a regular file, none beside a path too long to bind.
+#[test]
+fn a_refused_start_makes_no_lock_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_socket = dir.path().join("a-directory");
+    std::fs::create_dir(&not_a_socket).unwrap();
+    let too_long = dir.path().join("x".repeat(120));
+    for (path, said) in [(&not_a_socket, "is not a socket"), (&too_long, "too long")] {
+        let output = support::run(
+            env!("CARGO_BIN_EXE_unix_echo_server"),
+            &[path.to_str().unwrap()],
+        );
+        let err = support::assert_clean_failure(&output);
+        assert!(err.contains(said), "{err}");
+        let lock = unix_domain::lock_path(path);
+        assert!(!lock.exists(), "{} was left behind", lock.display());
+    }
 }
 
 #[test]
@@ -387,18 +396,16 @@ fn a_stop_and_continue_while_the_server_sends_loses_no_reply() {
     client.set_nonblocking(true).unwrap();
     let chunk = [b'q'; 4096];
     let mut sent = Vec::new();
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
+    support::poll_until("a send that would wait", PATIENCE, || {
         match client.send(&chunk) {
-            Ok(n) => sent.extend_from_slice(&chunk[..n]),
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+            Ok(n) => {
+                sent.extend_from_slice(&chunk[..n]);
+                None
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Some(()),
             Err(error) => panic!("send: {error}"),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "our send never waited"
-        );
-    }
+    });
     let pid = server.0.id();
     support::stop_and_continue_when(pid, "the server asleep", || {
         let states = support::thread_states(pid);

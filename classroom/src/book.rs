@@ -463,8 +463,8 @@ mod tests {
         );
         assert!(!view.contains("listener.accept()"), "{view}");
         assert!(view.contains(&format!(
-            "-> io::Result<(Socket, SocketAddr)> {{\n    {}\n}}\n",
-            exercises[0].todo_call()
+            "-> io::Result<(Socket, SocketAddr)> {{\n{}\n}}\n",
+            exercises[0].todo_call("    ")
         )));
     }
 }

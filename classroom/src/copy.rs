@@ -251,8 +251,8 @@ mod tests {
         .unwrap();
         assert!(student.starts_with(&format!("//! Doc.\n\n{STUDENT_ALLOW}use std::io;\n")));
         assert!(student.contains(&format!(
-            "    {}\n    // END EXERCISE 4.1",
-            exercises[0].todo_call()
+            "{}\n    // END EXERCISE 4.1",
+            exercises[0].todo_call("    ")
         )));
         assert!(!student.contains("listener.accept()"));
         let solved = state_source(&exercises, "a.rs", SAMPLE, |_| Some(Fill::Solution)).unwrap();

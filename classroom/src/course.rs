@@ -108,18 +108,19 @@ impl Exercise {
         )
     }
 
-    /// The `todo!` a student copy has in place of the solution. The lessons' panic hook
-    /// (`socket_steps::cli::exercise_todo`) reads the id and the title back out of it: keep the
-    /// shape `"N.M: <title> — ..."`.
-    pub fn todo_call(&self) -> String {
-        let message = format!(
-            "{}: {} — read {}; stuck? cargo classroom hint {}",
-            self.id, self.title, self.page, self.id
-        );
-        format!(
-            "todo!(\"{}\")",
-            message.replace('\\', "\\\\").replace('"', "\\\"")
-        )
+    /// The `todo!` a student copy has in place of the solution, indented by `indent`. The
+    /// lessons' panic hook (`socket_steps::cli::exercise_todo`) reads the id and the title back
+    /// out of it: keep the shape `"N.M: <title> — ..."`. The message is wrapped (a `\` at the
+    /// end of a line continues a Rust string without the newline and the next indentation) so
+    /// that the line fits in 100 columns, as rustfmt keeps the code around it.
+    pub fn todo_call(&self, indent: &str) -> String {
+        let escape = |text: String| text.replace('\\', "\\\\").replace('"', "\\\"");
+        let head = escape(format!("{}: {} — ", self.id, self.title));
+        let tail = escape(format!(
+            "read {}; stuck? cargo classroom hint {}",
+            self.page, self.id
+        ));
+        format!("{indent}todo!(\n{indent}    \"{head}\\\n{indent}     {tail}\"\n{indent})")
     }
 
     /// What sits between the markers before the student writes anything: the `start` code, or
@@ -127,7 +128,7 @@ impl Exercise {
     pub fn unsolved(&self, indent: &str) -> String {
         match &self.start {
             Some(start) => start.clone(),
-            None => format!("{indent}{}\n", self.todo_call()),
+            None => format!("{}\n", self.todo_call(indent)),
         }
     }
 }
@@ -311,12 +312,13 @@ start = """
             "cargo test --test step4_accept ex4_1_"
         );
         assert_eq!(
-            first.todo_call(),
-            "todo!(\"4.1: accept one connection — read step4-accept.md; stuck? cargo classroom hint 4.1\")"
+            first.todo_call("    "),
+            "    todo!(\n        \"4.1: accept one connection — \\\n         \
+             read step4-accept.md; stuck? cargo classroom hint 4.1\"\n    )"
         );
         assert_eq!(
             first.unsolved("    "),
-            format!("    {}\n", first.todo_call())
+            format!("{}\n", first.todo_call("    "))
         );
         assert_eq!(catalogue.exercises[1].unsolved("    "), "    buggy()\n");
     }

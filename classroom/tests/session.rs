@@ -96,16 +96,31 @@ fn read_until(lines: &Receiver<String>, wanted: &str, seen: &mut String) {
     }
 }
 
-/// Replaces the `todo!(...)` line of exercise `id` in `file` with `code`.
+/// Replaces the `todo!(...)` of exercise `id` in `file` (a few lines: its message is wrapped)
+/// with `code`, or the line that an earlier call wrote.
 fn write_exercise(copy: &Path, file: &str, id: &str, code: &str) {
     let path = copy.join(file);
     let text = fs::read_to_string(&path).unwrap();
-    let prefix = format!("todo!(\"{id}: ");
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with(&prefix) || l.contains(&format!("// was {id}")))
-        .unwrap_or_else(|| panic!("no todo! of {id} in {file}"));
-    let replaced = text.replacen(line, &format!("    {code} // was {id}"), 1);
+    let written = format!("    {code} // was {id}");
+    let replaced = match text.find(&format!("\"{id}: ")) {
+        Some(message) => {
+            let start = text[..message]
+                .rfind("todo!(")
+                .expect("todo!( before its message");
+            let start = text[..start].rfind('\n').map_or(0, |newline| newline + 1);
+            let hint = format!("hint {id}\"");
+            let end = message + text[message..].find(&hint).expect("the hint ends it") + hint.len();
+            let end = end + text[end..].find(')').expect("the closing parenthesis") + 1;
+            format!("{}{written}{}", &text[..start], &text[end..])
+        }
+        None => {
+            let line = text
+                .lines()
+                .find(|l| l.contains(&format!("// was {id}")))
+                .unwrap_or_else(|| panic!("no todo! of {id} in {file}"));
+            text.replacen(line, &written, 1)
+        }
+    };
     fs::write(&path, replaced).unwrap();
 }
 

@@ -320,6 +320,31 @@ pub fn exercise_todo(message: &str) -> Option<(&str, &str)> {
     Some((id, rest.split_once(" — ").map_or(rest, |(title, _)| title)))
 }
 
+/// The environment variable with which a test asks a program it starts to end when the test
+/// process is gone, even killed by SIGKILL, when no `Drop` of the test runs to stop it. Its value
+/// is the test process's id. Not for people: a server run by hand never sees it.
+pub const END_WITH_PARENT: &str = "SOCKET_STEPS_END_WITH_PARENT";
+
+/// With [`END_WITH_PARENT`] set, asks the kernel to kill us when our parent ends:
+/// `prctl(PR_SET_PDEATHSIG, SIGKILL)` (Linux). The kernel sends it when the *thread* that started
+/// us exits, which for a test is the test's own thread: the server then lives as long as the
+/// test. If the test process ended before the call, nothing will send it: we exit at once.
+/// (Started through a wrapper such as `sh` or `unshare`, we die with the wrapper.) Elsewhere
+/// this does nothing.
+fn end_with_parent() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(test) = std::env::var(END_WITH_PARENT)
+        .ok()
+        .and_then(|pid| pid.parse::<u32>().ok())
+    {
+        use rustix::process::{set_parent_process_death_signal, Signal};
+        let gone = !std::path::Path::new(&format!("/proc/{test}")).exists();
+        if set_parent_process_death_signal(Some(Signal::KILL)).is_err() || gone {
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Runs a binary's real `main` and turns an error into one clear message and exit status 1.
 ///
 /// We never let an error escape as a panic or as Rust's default `Error: Os { code: 98, .. }`
@@ -349,6 +374,7 @@ pub fn run_main(try_main: impl FnOnce() -> anyhow::Result<()>) {
             eprintln!("bug: this program panicked: {info}");
         }
     }));
+    end_with_parent();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(try_main));
     match result {
         Ok(Ok(())) => {}

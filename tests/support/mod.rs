@@ -41,7 +41,7 @@ pub fn run(exe: &str, args: &[&str]) -> Output {
 
 /// [`run`] for arguments that need not be text (e.g. a path that is not UTF-8).
 pub fn run_os<S: AsRef<std::ffi::OsStr>>(exe: &str, args: &[S]) -> Output {
-    let child = Command::new(exe)
+    let child = end_with_this_test(&mut Command::new(exe))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -75,23 +75,66 @@ pub fn wait_with_limit(mut child: Child, what: &str) -> Output {
             .take()
             .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
     );
-    let deadline = std::time::Instant::now() + LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if std::time::Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(5));
+    let finished = poll_until_in_time(LIMIT, || child.try_wait().expect("try_wait"));
+    let Some(status) = finished else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} did not finish within {LIMIT:?}");
     };
     Output {
         status,
         stdout: out.join().expect("stdout reader"),
         stderr: err.join().expect("stderr reader"),
     }
+}
+
+/// Polls `ready` until it gives `Some` and returns it, or fails the test saying that `what` did
+/// not happen within `limit`: the library's one poll-until-deadline loop
+/// (`socket_steps::experiments::poll_until`), for tests.
+pub fn poll_until<T>(what: &str, limit: Duration, ready: impl FnMut() -> Option<T>) -> T {
+    poll_until_in_time(limit, ready).unwrap_or_else(|| panic!("{what}: not within {limit:?}"))
+}
+
+use socket_steps::experiments::poll_until as poll_until_in_time;
+
+/// Makes the program that `command` starts end when this test process is gone, even when it is
+/// killed (SIGKILL: no `Drop` runs to stop its servers): the program asks the kernel for that
+/// (`socket_steps::cli::END_WITH_PARENT`, Linux). Every harness here that starts a program calls
+/// this.
+pub fn end_with_this_test(command: &mut Command) -> &mut Command {
+    command.env(
+        socket_steps::cli::END_WITH_PARENT,
+        std::process::id().to_string(),
+    )
+}
+
+/// Every program of this package: the `[[bin]]`s of `Cargo.toml`, by name. This is the one list
+/// of programs; tests check the hand-written ones (the README, the crate's map) against it.
+pub fn programs() -> Vec<String> {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .expect("read Cargo.toml");
+    let mut names = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if let Some(value) = line.strip_prefix("name = ").filter(|_| in_bin) {
+            names.push(value.trim_matches('"').to_string());
+        }
+    }
+    assert!(names.len() >= 10, "found only {names:?} in Cargo.toml");
+    names
+}
+
+/// Where cargo built `program`, one of [`programs`]: beside every other program of this package
+/// (a test of ours cannot name them all with `env!("CARGO_BIN_EXE_...")` without a list).
+pub fn program(program: &str) -> std::path::PathBuf {
+    assert!(
+        programs().iter().any(|name| name == program),
+        "{program} is not a [[bin]] of Cargo.toml"
+    );
+    std::path::Path::new(env!("CARGO_BIN_EXE_step1_create"))
+        .with_file_name(format!("{program}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// Standard output as text.
@@ -254,14 +297,11 @@ pub struct Server {
 impl Server {
     /// Waits at most [`LIMIT`] for the server to exit by itself, and returns whether it succeeded.
     pub fn wait_for_exit(&mut self) -> bool {
-        let deadline = std::time::Instant::now() + LIMIT;
-        while std::time::Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.success();
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        panic!("the server did not exit within {LIMIT:?}");
+        let child = &mut self.child;
+        poll_until("the server's exit", LIMIT, || {
+            child.try_wait().expect("try_wait")
+        })
+        .success()
     }
 }
 
@@ -275,7 +315,7 @@ impl Drop for Server {
 /// Starts a server binary (e.g. on `127.0.0.1:0`) and waits, at most [`LIMIT`], for the line
 /// where it says `listening on ADDR`.
 pub fn start_server(exe: &str, args: &[&str]) -> Server {
-    let mut child = Command::new(exe)
+    let mut child = end_with_this_test(&mut Command::new(exe))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -490,14 +530,7 @@ pub fn python_file(name: &str) -> String {
 
 /// Polls `done` every millisecond until it holds; fails the test after [`LIMIT`].
 pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + LIMIT;
-    while !done() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: not within {LIMIT:?}"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
+    poll_until(what, LIMIT, || done().then_some(()))
 }
 
 /// `kill -SIGNAL pid`, with the shell's own `kill` (std can only send SIGKILL, and `kill(2)`

@@ -44,7 +44,10 @@ pub const LONG_MESSAGE_LEN: usize = 2500;
 /// This function corresponds to the `socket(2)` and `connect(2)` system calls (socket2 makes the
 /// socket non-blocking for the wait, then blocking again, so that it can time out).
 pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Socket> {
-    todo!("7.1: connect to the server, with a time limit — read client.md; stuck? cargo classroom hint 7.1")
+    todo!(
+        "7.1: connect to the server, with a time limit — \
+         read client.md; stuck? cargo classroom hint 7.1"
+    )
 }
 // ANCHOR_END: connect
 

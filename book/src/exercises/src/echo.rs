@@ -76,7 +76,10 @@ pub fn reply_to(piece: &[u8]) -> Vec<u8> {
 /// otherwise send the prefixed piece back, giving up if the client does not take it within
 /// `write_timeout`. Returns how many bytes were received.
 pub fn serve_connection(connection: &Socket, write_timeout: Duration) -> io::Result<u64> {
-    todo!("8.1: write the seed's echo server for one client — read echo-demo.md; stuck? cargo classroom hint 8.1")
+    todo!(
+        "8.1: write the seed's echo server for one client — \
+         read echo-demo.md; stuck? cargo classroom hint 8.1"
+    )
 }
 // ANCHOR_END: serve_connection
 

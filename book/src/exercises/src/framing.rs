@@ -90,7 +90,10 @@ pub fn decode_line(buffer: &mut Vec<u8>) -> io::Result<Option<Vec<u8>>> {
 /// many bytes of message; both are taken off the buffer. A length above [`MAX_MESSAGE`] is
 /// refused as soon as the 4 bytes are there, before the message arrives (see [`too_long`]).
 pub fn decode_length_prefixed(buffer: &mut Vec<u8>) -> io::Result<Option<Vec<u8>>> {
-    todo!("14.1: take one length-prefixed message off the front of a buffer — read framing.md; stuck? cargo classroom hint 14.1")
+    todo!(
+        "14.1: take one length-prefixed message off the front of a buffer — \
+         read framing.md; stuck? cargo classroom hint 14.1"
+    )
 }
 // ANCHOR_END: decode_length_prefixed
 
@@ -145,7 +148,10 @@ impl<S: Read + Write> FramedStream<S> {
     /// when the peer closed between messages; closing in the middle of one is an error
     /// (`UnexpectedEof`): the message is cut, and we must not pass half of it on.
     pub fn recv(&mut self) -> io::Result<Option<Vec<u8>>> {
-        todo!("14.2: receive one whole message, however TCP cuts it — read framing.md; stuck? cargo classroom hint 14.2")
+        todo!(
+            "14.2: receive one whole message, however TCP cuts it — \
+             read framing.md; stuck? cargo classroom hint 14.2"
+        )
     }
     // ANCHOR_END: framed_stream
 

@@ -76,7 +76,10 @@ pub fn try_accept(listener: &Socket) -> io::Result<Option<(Socket, SocketAddr)>>
 /// `recv(2)` on a non-blocking socket: `Ok(None)` if nothing has arrived; `Ok(Some(empty))` is
 /// still end of file.
 pub fn try_recv(socket: &Socket, max: usize) -> io::Result<Option<Vec<u8>>> {
-    todo!("16.1: receive without waiting: bytes, not yet, or end of file — read nonblocking.md; stuck? cargo classroom hint 16.1")
+    todo!(
+        "16.1: receive without waiting: bytes, not yet, or end of file — \
+         read nonblocking.md; stuck? cargo classroom hint 16.1"
+    )
 }
 
 /// `send(2)` on a non-blocking socket: how many bytes the send buffer took (maybe fewer than
@@ -144,7 +147,10 @@ pub fn finish_connect(socket: &Socket, timeout: Duration) -> io::Result<()> {
             "the handshake did not finish in time",
         ));
     }
-    todo!("16.2: learn how a non-blocking connect ended, from SO_ERROR — read nonblocking.md; stuck? cargo classroom hint 16.2")
+    todo!(
+        "16.2: learn how a non-blocking connect ended, from SO_ERROR — \
+         read nonblocking.md; stuck? cargo classroom hint 16.2"
+    )
 }
 // ANCHOR_END: connect
 
@@ -164,7 +170,10 @@ pub enum RefusedConnect {
 /// Your prediction (exercise 16.3): on loopback, where the kernel answers the SYN with a reset
 /// at once, what does a non-blocking `connect` to a closed port do?
 pub fn predict_refused_connect() -> RefusedConnect {
-    todo!("16.3: predict what a non-blocking connect to a closed port does — read nonblocking.md; stuck? cargo classroom hint 16.3")
+    todo!(
+        "16.3: predict what a non-blocking connect to a closed port does — \
+         read nonblocking.md; stuck? cargo classroom hint 16.3"
+    )
 }
 // ANCHOR_END: predict
 

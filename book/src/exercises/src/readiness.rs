@@ -135,7 +135,10 @@ pub fn echo_with_poll(
     clients: usize,
     write_timeout: Duration,
 ) -> io::Result<()> {
-    todo!("17.3: write the seed's echo server on one thread with poll — read event-loops.md; stuck? cargo classroom hint 17.3")
+    todo!(
+        "17.3: write the seed's echo server on one thread with poll — \
+         read event-loops.md; stuck? cargo classroom hint 17.3"
+    )
 }
 // ANCHOR_END: echo_with_poll
 
@@ -184,7 +187,10 @@ impl Epoll {
     /// This function directly corresponds to `epoll_ctl(EPOLL_CTL_ADD)`.
     pub fn add(&self, socket: &impl AsFd, token: u64, interest: Interest) -> io::Result<()> {
         use rustix::event::epoll;
-        todo!("17.1: watch a socket with epoll_ctl(EPOLL_CTL_ADD) — read event-loops.md; stuck? cargo classroom hint 17.1")
+        todo!(
+            "17.1: watch a socket with epoll_ctl(EPOLL_CTL_ADD) — \
+             read event-loops.md; stuck? cargo classroom hint 17.1"
+        )
     }
 
     /// Changes what we watch `socket` for (e.g. from readable to writable, under backpressure).

@@ -22,7 +22,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 ///
 /// This function directly corresponds to the `socket(2)` system call.
 pub fn create_tcp_socket(addr: SocketAddr) -> io::Result<Socket> {
-    todo!("1.1: create a TCP socket whose family matches the address — read step1-create.md; stuck? cargo classroom hint 1.1")
+    todo!(
+        "1.1: create a TCP socket whose family matches the address — \
+         read step1-create.md; stuck? cargo classroom hint 1.1"
+    )
 }
 // ANCHOR_END: create_tcp
 

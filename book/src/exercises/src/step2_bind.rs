@@ -32,7 +32,10 @@ use crate::step1_create::create_tcp_socket;
 ///
 /// This function directly corresponds to the `bind(2)` system call.
 pub fn bind(socket: &Socket, addr: SocketAddr) -> io::Result<()> {
-    todo!("2.1: bind the socket to its address — read step2-bind.md; stuck? cargo classroom hint 2.1")
+    todo!(
+        "2.1: bind the socket to its address — \
+         read step2-bind.md; stuck? cargo classroom hint 2.1"
+    )
 }
 // ANCHOR_END: bind
 

@@ -38,7 +38,10 @@ pub const SEED_BACKLOG: i32 = 5;
 ///
 /// This function directly corresponds to the `listen(2)` system call.
 pub fn listen(socket: &Socket, backlog: i32) -> io::Result<()> {
-    todo!("3.1: make the socket listen — read step3-listen.md; stuck? cargo classroom hint 3.1")
+    todo!(
+        "3.1: make the socket listen — \
+         read step3-listen.md; stuck? cargo classroom hint 3.1"
+    )
 }
 // ANCHOR_END: listen
 

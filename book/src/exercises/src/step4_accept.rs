@@ -27,7 +27,10 @@ use socket2::Socket;
 /// This function directly corresponds to the `accept(2)` system call (`accept4(2)` with
 /// `SOCK_CLOEXEC` on Linux, so the new socket is not inherited by programs we start).
 pub fn accept(listener: &Socket) -> io::Result<(Socket, SocketAddr)> {
-    todo!("4.1: accept one connection, with the peer's address — read step4-accept.md; stuck? cargo classroom hint 4.1")
+    todo!(
+        "4.1: accept one connection, with the peer's address — \
+         read step4-accept.md; stuck? cargo classroom hint 4.1"
+    )
 }
 // ANCHOR_END: accept
 

@@ -42,7 +42,10 @@ pub const RECV_SIZE: usize = 1024;
 /// This function directly corresponds to the `recv(2)` system call (through socket2's
 /// `Read for &Socket`, which lets us pass an ordinary `[u8]` buffer without `unsafe`).
 pub fn recv(connection: &Socket, max: usize) -> io::Result<Vec<u8>> {
-    todo!("5.1: receive at most max bytes — read step5-process.md; stuck? cargo classroom hint 5.1")
+    todo!(
+        "5.1: receive at most max bytes — \
+         read step5-process.md; stuck? cargo classroom hint 5.1"
+    )
 }
 // ANCHOR_END: recv
 
@@ -77,7 +80,10 @@ pub fn send(connection: &Socket, data: &[u8]) -> io::Result<usize> {
 /// Sends all of `data`, calling `send(2)` as many times as it takes. This is what Python's
 /// `sendall` and Rust's `write_all` do; the tutorial's `send` alone may stop part way.
 pub fn send_all(connection: &Socket, data: &[u8]) -> io::Result<()> {
-    todo!("5.2: send every byte, however many sends it takes — read step5-process.md; stuck? cargo classroom hint 5.2")
+    todo!(
+        "5.2: send every byte, however many sends it takes — \
+         read step5-process.md; stuck? cargo classroom hint 5.2"
+    )
 }
 // ANCHOR_END: send_all
 

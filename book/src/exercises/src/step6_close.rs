@@ -55,7 +55,10 @@ pub fn finish_sending(connection: &Socket) -> io::Result<()> {
 /// Receives until the peer closes its side, and returns everything received. A `recv` that
 /// returns no bytes is the end of the stream.
 pub fn recv_until_closed(connection: &Socket) -> io::Result<Vec<u8>> {
-    todo!("6.1: receive until the peer closes — read step6-close.md; stuck? cargo classroom hint 6.1")
+    todo!(
+        "6.1: receive until the peer closes — \
+         read step6-close.md; stuck? cargo classroom hint 6.1"
+    )
 }
 // ANCHOR_END: read_to_eof
 

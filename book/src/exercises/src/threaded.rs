@@ -350,7 +350,10 @@ pub fn serve_each_on_a_thread(
     clients: usize,
     write_timeout: Duration,
 ) -> io::Result<()> {
-    todo!("15.1: write a server that gives each client a thread — read many-clients.md; stuck? cargo classroom hint 15.1")
+    todo!(
+        "15.1: write a server that gives each client a thread — \
+         read many-clients.md; stuck? cargo classroom hint 15.1"
+    )
 }
 // ANCHOR_END: serve_each_on_a_thread
 

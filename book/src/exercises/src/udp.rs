@@ -124,7 +124,10 @@ pub fn connect_udp(socket: &UdpSocket, peer: SocketAddr) -> io::Result<()> {
 /// (`sendto(2)` fails with `EMSGSIZE`) is not sent, and the server goes on: one client's
 /// datagram must not stop it. Only a failed `recvfrom(2)` does.
 pub fn echo_datagrams(socket: &UdpSocket, datagrams: usize) -> io::Result<()> {
-    todo!("9.1: write the seed's echo over UDP — read datagrams.md; stuck? cargo classroom hint 9.1")
+    todo!(
+        "9.1: write the seed's echo over UDP — \
+         read datagrams.md; stuck? cargo classroom hint 9.1"
+    )
 }
 // ANCHOR_END: echo_datagrams
 
