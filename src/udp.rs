@@ -135,6 +135,44 @@ pub fn echo_datagrams(socket: &UdpSocket, datagrams: usize) -> io::Result<()> {
 }
 // ANCHOR_END: echo_datagrams
 
+// ANCHOR: serve_forever
+/// What [`serve_forever`] did with a datagram, for the caller to narrate.
+pub enum Event<'a> {
+    /// A datagram arrived (cut to [`RECV_SIZE`] bytes if `truncated`).
+    Received(&'a Datagram),
+    /// Its reply of `.1` bytes went back to the sender; `sendto(2)` sent `.2`.
+    Replied(&'a Datagram, usize, usize),
+    /// Its reply could not be sent: one client's trouble, so the server goes on.
+    ReplyFailed(&'a Datagram, io::Error),
+}
+
+/// The UDP echo server's loop, as the seed's TCP one but without accept: receive a datagram
+/// from anybody into [`RECV_SIZE`] bytes (the seed's `recv(1024)`; a longer one loses its tail),
+/// and send `|From Server| ` + its bytes to whoever sent it. `datagrams` of them, or forever with
+/// `None`; only a failed receive stops it. `udp_echo_server` narrates each [`Event`]; tests run
+/// it in a thread.
+///
+/// This function corresponds to `recvmsg(2)` (see [`receive_datagram`]) and `sendto(2)`.
+pub fn serve_forever(
+    socket: &UdpSocket,
+    datagrams: Option<usize>,
+    mut log: impl FnMut(Event<'_>),
+) -> io::Result<()> {
+    let mut served = 0;
+    while datagrams.map_or(true, |most| served < most) {
+        let datagram = receive_datagram(socket, RECV_SIZE)?;
+        log(Event::Received(&datagram));
+        let reply = crate::echo::reply_to(&datagram.bytes);
+        match send_to(socket, &reply, datagram.from) {
+            Ok(sent) => log(Event::Replied(&datagram, reply.len(), sent)),
+            Err(error) => log(Event::ReplyFailed(&datagram, error)),
+        }
+        served += 1;
+    }
+    Ok(())
+}
+// ANCHOR_END: serve_forever
+
 /// `AF_INET` or `AF_INET6`, for the narration of `socket(2)`.
 pub fn family_name(addr: SocketAddr) -> &'static str {
     if addr.is_ipv4() {

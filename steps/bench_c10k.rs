@@ -31,6 +31,9 @@ struct Args {
     /// How many of the connections make round trips while the others stay quiet
     #[arg(long, value_name = "N", value_parser = cli::clients)]
     active: Option<usize>,
+    /// Which servers to measure, in this order (default: threaded,events,async)
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',', value_parser = ["threaded", "events", "async"])]
+    servers: Vec<String>,
 }
 
 fn main() {
@@ -83,6 +86,10 @@ mod linux {
             args.connections
         };
         let active = args.active.unwrap_or(default_active);
+        let servers: Vec<(&str, &str)> = SERVERS
+            .into_iter()
+            .filter(|(name, _)| args.servers.is_empty() || args.servers.iter().any(|s| s == name))
+            .collect();
         let most = connections.iter().copied().max().unwrap_or(0);
         check_open_files(most)?;
         println!(
@@ -100,7 +107,7 @@ mod linux {
         println!("|--------|----------|--------|----------|----------|----------|-------------|------------|-------|");
         let mut run = 0;
         for &n in &connections {
-            for (name, binary) in SERVERS {
+            for &(name, binary) in &servers {
                 let load = socket_steps::c10k::Load {
                     connections: n,
                     active: active.min(n),

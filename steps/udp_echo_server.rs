@@ -9,7 +9,7 @@
 use socket_steps::cli;
 use socket_steps::step1_create::{create_udp_socket, describe};
 use socket_steps::step2_bind::bind;
-use socket_steps::{advice, echo, narrate, udp};
+use socket_steps::{advice, narrate, udp};
 
 /// The tutorial's echo server, over UDP: create, bind, then answer each datagram.
 ///
@@ -49,31 +49,29 @@ fn main() {
             "In another terminal run: cargo run --bin udp_echo_client -- {reach} Hello. \
              Stop the server with Ctrl-C."
         );
-        loop {
-            let datagram = udp::receive_datagram(&socket, udp::RECV_SIZE)?;
-            println!(
-                "recv_from({fd}) -> {} from {}: {}",
-                narrate::bytes(datagram.bytes.len()),
-                datagram.from,
-                udp::preview(&datagram.bytes)
-            );
-            if datagram.truncated {
+        udp::serve_forever(&socket, None, |event| match event {
+            udp::Event::Received(datagram) => {
                 println!(
-                    "  MSG_TRUNC: the datagram was longer than our {} bytes; the kernel discarded \
-                     its tail (UDP keeps nothing for the next call)",
-                    udp::RECV_SIZE
+                    "recv_from({fd}) -> {} from {}: {}",
+                    narrate::bytes(datagram.bytes.len()),
+                    datagram.from,
+                    udp::preview(&datagram.bytes)
                 );
+                if datagram.truncated {
+                    println!(
+                        "  MSG_TRUNC: the datagram was longer than our {} bytes; the kernel \
+                         discarded its tail (UDP keeps nothing for the next call)",
+                        udp::RECV_SIZE
+                    );
+                }
             }
-            let reply = echo::reply_to(&datagram.bytes);
-            match udp::send_to(&socket, &reply, datagram.from) {
-                Ok(sent) => println!(
-                    "send_to({fd}, {} bytes, {}) -> {sent}",
-                    reply.len(),
-                    datagram.from
-                ),
-                // One client's trouble must not stop the server: report it and go on.
-                Err(error) => println!("send_to({fd}, {}) failed: {error}", datagram.from),
+            udp::Event::Replied(datagram, length, sent) => {
+                println!("send_to({fd}, {length} bytes, {}) -> {sent}", datagram.from)
             }
-        }
+            udp::Event::ReplyFailed(datagram, error) => {
+                println!("send_to({fd}, {}) failed: {error}", datagram.from)
+            }
+        })?;
+        Ok(())
     })
 }

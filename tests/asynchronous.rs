@@ -73,7 +73,8 @@ fn each_await_is_a_readiness_wait_under_strace() {
         return support::skip("strace is not installed (apt-get install strace)");
     }
     let calls = "epoll_ctl,epoll_wait,epoll_pwait,epoll_pwait2,accept4,recvfrom,sendto";
-    let log = std::env::temp_dir().join(format!("socket-steps-strace-{}.txt", std::process::id()));
+    let dir = tempfile::tempdir().expect("a temporary directory"); // removed when dropped
+    let log = dir.path().join("strace.txt");
     let log_name = log.to_str().expect("a UTF-8 temporary path").to_string();
     let trace_calls = format!("trace={calls}");
     let mut server = start_server(
@@ -125,7 +126,6 @@ fn each_await_is_a_readiness_wait_under_strace() {
     assert!(killed.success(), "could not stop the server {pid}");
     assert!(!server.wait_for_exit(), "the server ends by a signal");
     let text = std::fs::read_to_string(&log).expect("strace's log");
-    let _ = std::fs::remove_file(&log);
     // Everything the server did, in order.
     let position = |needle: &str, from: usize| -> usize {
         text[from..]

@@ -122,21 +122,59 @@ fn under_ulimit_16_the_server_accepts_one_client_per_free_descriptor_number() {
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|fd| *fd < 16)
         .count();
+    let free = 16 - taken;
     let _clients: Vec<_> = (0..20).map(|_| support::connect(server.addr)).collect();
+    // We count `connected by` lines until `accept` fails for want of a number (EMFILE). Under
+    // load, one failure can come early: a descriptor the process holds for a moment takes a
+    // number, and the server's retry, 100 ms later, accepts once more. So after a failure we
+    // still wait, up to a second, for the count to reach `free`.
     let mut accepted = 0;
-    loop {
-        let line = wait_for_line(&server.lines, "");
-        if line.contains("accept failed") {
-            break;
+    let mut failed_at: Option<std::time::Instant> = None;
+    while !(failed_at.is_some() && accepted >= free) {
+        let line = match failed_at {
+            None => wait_for_line(&server.lines, ""),
+            Some(at) => match server
+                .lines
+                .recv_timeout(Duration::from_secs(1).saturating_sub(at.elapsed()))
+            {
+                Ok(line) => line,
+                Err(_) => break,
+            },
+        };
+        if line.contains("accept failed") && failed_at.is_none() {
+            failed_at = Some(std::time::Instant::now());
         }
         if line.contains("connected by") {
             accepted += 1;
         }
     }
     println!("{taken} descriptor numbers below 16 were taken; {accepted} clients accepted");
-    assert_eq!(accepted, 16 - taken);
+    assert_eq!(
+        accepted,
+        free,
+        "one client per free descriptor number; the server's descriptors now: {:#?}",
+        descriptor_table(server.child.id())
+    );
 }
 // ANCHOR_END: why_not_16
+
+/// What each descriptor of process `pid` is (`5 -> socket:[1993760]`), for a failure message:
+/// if `under_ulimit_16_...` ever fails, this says what took the missing number (seen once under
+/// heavy load, one client fewer; not yet explained).
+#[cfg(target_os = "linux")]
+fn descriptor_table(pid: u32) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let target = std::fs::read_link(entry.path()).ok()?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            Some(format!("{name} -> {}", target.display()))
+        })
+        .collect()
+}
 
 // ---- Exercise 15.1: a thread per client --------------------------------------------------------
 

@@ -375,3 +375,53 @@ fn ex9_1_a_datagram_too_long_to_echo_does_not_stop_the_server() {
     assert_eq!(reply, b"|From Server| next");
     assert_returned(result);
 }
+
+/// The server's loop runs in a thread as well as in `udp_echo_server`: each datagram is answered
+/// to its sender, and a long one loses its tail (`MSG_TRUNC`), as the program narrates. Unix:
+/// Windows reports the cut datagram differently.
+#[test]
+#[cfg(unix)]
+fn the_servers_loop_answers_and_reports_each_datagram_in_a_thread() {
+    let server = udp_socket().unwrap();
+    let addr = server.local_addr().unwrap();
+    let serving = std::thread::spawn(move || {
+        let mut events = Vec::new();
+        let result = socket_steps::udp::serve_forever(&server, Some(2), |event| {
+            events.push(match event {
+                socket_steps::udp::Event::Received(d) => {
+                    format!("received {} {}", d.bytes.len(), d.truncated)
+                }
+                socket_steps::udp::Event::Replied(_, length, sent) => {
+                    format!("replied {length} {sent}")
+                }
+                socket_steps::udp::Event::ReplyFailed(_, error) => format!("failed {error}"),
+            })
+        });
+        result.map(|()| events)
+    });
+    let client = udp_client();
+    assert_eq!(
+        echoed(&client, addr, b"Hello", "a short datagram"),
+        b"|From Server| Hello"
+    );
+    let long = vec![b'x'; socket_steps::udp::RECV_SIZE + 100];
+    let reply = echoed(&client, addr, &long, "a long datagram");
+    assert_eq!(
+        reply.len(),
+        14 + socket_steps::udp::RECV_SIZE,
+        "the tail is gone"
+    );
+    let events = serving
+        .join()
+        .expect("the server thread")
+        .expect("serve_forever");
+    assert_eq!(
+        events,
+        [
+            "received 5 false",
+            "replied 19 19",
+            "received 1024 true",
+            "replied 1038 1038"
+        ]
+    );
+}

@@ -17,13 +17,32 @@ use socket_steps::unix_domain::{self, claim_path, PathState, Probe};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A fresh path for one test: `/tmp/socket-steps-<pid>-<name>.sock`, removed first if a previous
-/// run left it behind.
-fn fresh_path(name: &str) -> PathBuf {
-    let path =
-        std::env::temp_dir().join(format!("socket-steps-{}-{name}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    path
+/// A fresh path for one test, `NAME.sock` in a new temporary directory (`tempfile`), which is
+/// removed with everything in it when the test ends, passed or failed.
+struct FreshPath {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl AsRef<std::path::Path> for FreshPath {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl std::ops::Deref for FreshPath {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.path
+    }
+}
+
+fn fresh_path(name: &str) -> FreshPath {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    FreshPath {
+        path: dir.path().join(format!("{name}.sock")),
+        _dir: dir,
+    }
 }
 
 /// Waits until connecting to `path` is refused: nobody listens behind the file any more.

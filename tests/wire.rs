@@ -80,9 +80,8 @@ fn the_capture_shows_each_packet_of_our_port_once_and_nobody_else_s() {
 
 #[test]
 fn tcpdump_reads_the_pcap_file() {
-    let dir = std::env::temp_dir().join(format!("socket-steps-wire-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("capture.pcap");
+    let dir = tempfile::tempdir().expect("a temporary directory"); // removed when dropped
+    let file = dir.path().join("capture.pcap");
     let Some(mut wire) = wire(Some(file.clone())) else {
         return;
     };
@@ -104,13 +103,11 @@ fn tcpdump_reads_the_pcap_file() {
     {
         Ok(output) => output,
         Err(error) => {
-            let _ = std::fs::remove_dir_all(&dir);
             return support::skip(&format!(
                 "no tcpdump here ({error}): apt-get install tcpdump"
             ));
         }
     };
-    let _ = std::fs::remove_dir_all(&dir);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -236,9 +233,8 @@ fn a_step_s_pcap_file_is_one_tcpdump_reads() {
     if wire(None).is_none() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("socket-steps-pcap-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("step6.pcap");
+    let dir = tempfile::tempdir().expect("a temporary directory"); // removed when dropped
+    let file = dir.path().join("step6.pcap");
     let output = support::run(
         STEP6,
         &[
@@ -257,7 +253,6 @@ fn a_step_s_pcap_file_is_one_tcpdump_reads() {
         .args(["-n", "-r"])
         .arg(&file)
         .output();
-    let _ = std::fs::remove_dir_all(&dir);
     let tcpdump = match tcpdump {
         Ok(output) => output,
         Err(error) => return support::skip(&format!("no tcpdump here ({error})")),

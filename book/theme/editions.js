@@ -1,5 +1,6 @@
 // A link to the other edition of this page, in the menu bar of every page: "中文" on an English
-// page, "English" on a Chinese one. The Chinese edition is built into the `zh-CN/` folder of the
+// page, "English" on a Chinese one; and, in the Chinese edition, the one English word of our own
+// HTML (the exercises' "Hint"). The Chinese edition is built into the `zh-CN/` folder of the
 // English one (book/i18n/zh-CN build), so the same page is found by one path segment.
 (function () {
     "use strict";
@@ -19,6 +20,15 @@
     link.title = chinese ? "Read this page in English" : "阅读本页的中文版";
     link.lang = chinese ? "en" : "zh-CN";
     link.style.marginInline = "0.5em";
+    // The exercise pages' `<details><summary>Hint</summary>` is HTML, which the extractor does
+    // not make a message of: the Chinese edition names it here.
+    if (chinese) {
+        document.querySelectorAll("main summary").forEach(function (summary) {
+            if (summary.textContent.trim() === "Hint") {
+                summary.textContent = "提示";
+            }
+        });
+    }
     var bar = document.querySelector(".right-buttons") || document.querySelector("#menu-bar");
     if (bar) {
         bar.insertBefore(link, bar.firstChild);
