@@ -256,7 +256,18 @@ impl Session<'_> {
     /// A file changed: grade the current exercise again; on a pass, go on to the next one that
     /// does not pass, and show it.
     fn regrade(&mut self, saved: Instant) -> anyhow::Result<()> {
-        let report = self.grade()?;
+        let mut report = self.grade()?;
+        // The library compiles as a whole, so a save can break another exercise than the one on
+        // screen (a type error in 2.1 while 3.1 is shown): the first broken one comes first.
+        let broken = self
+            .course
+            .exercises()
+            .iter()
+            .position(|e| report.build.broken.contains_key(&e.id));
+        if let Some(broken) = broken.filter(|&b| b != self.current) {
+            self.current = broken;
+            report = self.grade()?;
+        }
         if self.statuses[self.current] != Some(Status::Passed) {
             self.show(&report, "", Some(saved));
             return Ok(());

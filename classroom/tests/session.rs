@@ -5,7 +5,7 @@
 //! 2. 1.1 solved and a type error in 2.1: `check` names 2.1, shows the compiler's error and the
 //!    hint, grades 1.1 as passed, and the later exercises wait for 2.1;
 //! 3. `watch` (keys on a pipe, one per line): it shows 2.1; saving the fix turns it green and
-//!    names 3.1; `q` quits;
+//!    names 3.1; breaking 2.1 again brings 2.1 back with its error; `q` quits;
 //! 4. Ctrl-C (SIGINT) while `check 3.1` runs a test that never ends: the runner exits with 130
 //!    and leaves no cargo or test process behind (Linux: we look in /proc).
 
@@ -186,6 +186,18 @@ fn a_student_session_check_compile_error_watch_and_ctrl_c() {
     read_until(&lines, "2.1 passes", &mut seen);
     read_until(&lines, "Save a file to grade it again", &mut seen);
     assert!(seen.contains("Next: 3.1"), "{seen}");
+    // Breaking 2.1 again while 3.1 is on screen: watch goes back to 2.1 and shows the error.
+    write_exercise(&copy, "src/step2_bind.rs", "2.1", "socket.bind(addr)");
+    read_until(&lines, "Exercise 2.1 does not compile:", &mut seen);
+    read_until(&lines, "Save a file to grade it again", &mut seen);
+    write_exercise(
+        &copy,
+        "src/step2_bind.rs",
+        "2.1",
+        "socket.bind(&SockAddr::from(addr))",
+    );
+    read_until(&lines, "2.1 passes", &mut seen);
+    read_until(&lines, "Save a file to grade it again", &mut seen);
     let mut keys = watch.stdin.take().unwrap();
     writeln!(keys, "h").unwrap();
     read_until(&lines, "Hint:", &mut seen);
