@@ -436,14 +436,26 @@ fn reachable_by_everyone(exe: &str) -> std::path::PathBuf {
     }
     // One directory per test process, one copy per program: copying while another test of this
     // process runs the copy would fail ("text file busy"), hence the lock.
+    //
+    // `tempfile` makes the directory under a name nobody can have taken first, with mode 700: a
+    // fixed name (`socket-steps-unprivileged-PID`) could have been made beforehand by another
+    // user, who could then swap the copy that we run. We open it to everyone (755) only once it
+    // is ours. A static is never dropped, so the directory stays after the tests, as before.
     static COPYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let _guard = COPYING.lock().unwrap_or_else(|e| e.into_inner());
-    let dir =
-        std::env::temp_dir().join(format!("socket-steps-unprivileged-{}", std::process::id()));
-    let copy = dir.join(path.file_name().expect("a program file name"));
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("socket-steps-unprivileged-")
+            .tempdir()
+            .expect("a directory for the unprivileged copy");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    });
+    let copy = dir
+        .path()
+        .join(path.file_name().expect("a program file name"));
     if !copy.exists() {
-        std::fs::create_dir_all(&dir).expect("a directory for the unprivileged copy");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::copy(path, &copy).expect("copy the program for nobody");
         std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
