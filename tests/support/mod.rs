@@ -137,16 +137,21 @@ pub fn program(program: &str) -> std::path::PathBuf {
         .with_file_name(format!("{program}{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// Standard output as text.
-///
-/// File descriptors are renumbered as if the program had inherited only stdin, stdout and
-/// stderr (see [`shift_fds`]), so that tests can expect its first socket to be `fd 3`.
+/// Standard output as text, with its descriptors numbered from 3 ([`fds_from_three`]).
 pub fn stdout(output: &Output) -> String {
     let text = String::from_utf8_lossy(&output.stdout);
-    let text = HandleNames::ranked(&text).rename(&text);
-    match fds(&text).min() {
-        Some(lowest) if lowest > 3 => shift_fds(&text, lowest - 3),
-        _ => text,
+    fds_from_three(&HandleNames::ranked(&text).rename(&text))
+}
+
+/// `text` with its file descriptors renumbered as if the program had inherited only stdin,
+/// stdout and stderr: the lowest `fd N` becomes `fd 3`, the others keep their order and their
+/// differences (see [`shift_fds`]). So tests, and the book's transcripts, can expect a program's
+/// first socket to be `fd 3`. This is the one place that decides it; [`read_lines`] does the
+/// same for output that comes line by line.
+pub fn fds_from_three(text: &str) -> String {
+    match fds(text).min() {
+        Some(lowest) if lowest > 3 => shift_fds(text, lowest - 3),
+        _ => text.to_string(),
     }
 }
 
