@@ -150,7 +150,8 @@ fn measurements(text: &str) -> String {
 }
 
 impl Names {
-    /// Normalises ports (with the names this session has given so far) and file descriptors.
+    /// Normalises ports (with the names this session has given so far) and file descriptors
+    /// (as every test does, [`support::fds_from_three`]).
     fn normalise(&mut self, text: &str) -> String {
         let mut text = syn_schedule_as_in_the_book(text);
         for (path, shown) in &self.paths {
@@ -171,26 +172,7 @@ impl Names {
                 .ok()
                 .and_then(|n| ports.get(&n).cloned())
         });
-        // File descriptors: shift so that the lowest is 3.
-        let fds: Vec<u64> = {
-            let mut found = Vec::new();
-            replace_numbers(&text, |before, number| {
-                if before.ends_with("fd ") {
-                    found.extend(number.parse::<u64>().ok());
-                }
-                None
-            });
-            found
-        };
-        match fds.iter().min() {
-            Some(&lowest) if lowest != 3 => replace_numbers(&text, |before, number| {
-                let fd = number.parse::<u64>().ok()?;
-                before
-                    .ends_with("fd ")
-                    .then(|| (fd + 3).saturating_sub(lowest).to_string())
-            }),
-            _ => text,
-        }
+        support::fds_from_three(&text)
     }
 }
 

@@ -11,7 +11,7 @@
 //! `unsafe`, forbidden here, and would change every other test running in the same process).
 
 use std::io;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::{is_root, skip, unprivileged, wait_with_limit};
@@ -132,16 +132,22 @@ fn unshare(program: &str) -> Command {
 }
 
 /// A directory with the namespace's `resolv.conf` and `nsswitch.conf`, written once per process.
-fn resolver_files() -> &'static PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+///
+/// `tempfile` names it so that no one else can have made it first (a fixed name could be a
+/// directory of another user's, holding resolver files of theirs). A static is never dropped,
+/// so it stays after the tests: two small files.
+fn resolver_files() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("socket-steps-namespace-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a directory for the namespace's resolver files");
-        std::fs::write(dir.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
-        std::fs::write(dir.join("nsswitch.conf"), "hosts: files dns\n").unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("socket-steps-namespace-")
+            .tempdir()
+            .expect("a directory for the namespace's resolver files");
+        std::fs::write(dir.path().join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
+        std::fs::write(dir.path().join("nsswitch.conf"), "hosts: files dns\n").unwrap();
         dir
     })
+    .path()
 }
 
 /// Whether `unshare` can make the namespaces here (checked once per process): `Err` says why not.

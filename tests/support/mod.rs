@@ -138,16 +138,21 @@ pub fn program(program: &str) -> std::path::PathBuf {
         .with_file_name(format!("{program}{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// Standard output as text.
-///
-/// File descriptors are renumbered as if the program had inherited only stdin, stdout and
-/// stderr (see [`shift_fds`]), so that tests can expect its first socket to be `fd 3`.
+/// Standard output as text, with its descriptors numbered from 3 ([`fds_from_three`]).
 pub fn stdout(output: &Output) -> String {
     let text = String::from_utf8_lossy(&output.stdout);
-    let text = HandleNames::ranked(&text).rename(&text);
-    match fds(&text).min() {
-        Some(lowest) if lowest > 3 => shift_fds(&text, lowest - 3),
-        _ => text,
+    fds_from_three(&HandleNames::ranked(&text).rename(&text))
+}
+
+/// `text` with its file descriptors renumbered as if the program had inherited only stdin,
+/// stdout and stderr: the lowest `fd N` becomes `fd 3`, the others keep their order and their
+/// differences (see [`shift_fds`]). So tests, and the book's transcripts, can expect a program's
+/// first socket to be `fd 3`. This is the one place that decides it; [`read_lines`] does the
+/// same for output that comes line by line.
+pub fn fds_from_three(text: &str) -> String {
+    match fds(text).min() {
+        Some(lowest) if lowest > 3 => shift_fds(text, lowest - 3),
+        _ => text.to_string(),
     }
 }
 
@@ -437,14 +442,26 @@ fn reachable_by_everyone(exe: &str) -> std::path::PathBuf {
     }
     // One directory per test process, one copy per program: copying while another test of this
     // process runs the copy would fail ("text file busy"), hence the lock.
+    //
+    // `tempfile` makes the directory under a name nobody can have taken first, with mode 700: a
+    // fixed name (`socket-steps-unprivileged-PID`) could have been made beforehand by another
+    // user, who could then swap the copy that we run. We open it to everyone (755) only once it
+    // is ours. A static is never dropped, so the directory stays after the tests, as before.
     static COPYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let _guard = COPYING.lock().unwrap_or_else(|e| e.into_inner());
-    let dir =
-        std::env::temp_dir().join(format!("socket-steps-unprivileged-{}", std::process::id()));
-    let copy = dir.join(path.file_name().expect("a program file name"));
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("socket-steps-unprivileged-")
+            .tempdir()
+            .expect("a directory for the unprivileged copy");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    });
+    let copy = dir
+        .path()
+        .join(path.file_name().expect("a program file name"));
     if !copy.exists() {
-        std::fs::create_dir_all(&dir).expect("a directory for the unprivileged copy");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::copy(path, &copy).expect("copy the program for nobody");
         std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
