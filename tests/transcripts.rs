@@ -41,11 +41,8 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::{Command, Output};
 
 use pretty_assertions::assert_eq;
 
@@ -366,95 +363,15 @@ fn check_with_names(names: &mut Names, session: &[Transcript]) {
     }
 }
 
-/// A server running in the background whose every output line we keep.
-struct Background {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Background {
-    fn start(bin: &str, args: &[&str]) -> Background {
-        let mut child = support::end_with_this_test(&mut Command::new(exe(bin)))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {bin}: {e}"));
-        let out = child.stdout.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Background {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (at most `support::LIMIT`) for a line containing `needle`, keeping every line.
-    fn wait_for(&mut self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + support::LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no line containing {needle:?} within {:?}; the server printed:\n{}",
-                    support::LIMIT,
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Stops the server and returns everything it printed.
-    fn stop(mut self) -> String {
-        self.kill();
-        self.seen.extend(self.lines.try_iter());
-        self.seen.iter().map(|line| format!("{line}\n")).collect()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Background {
-    /// A test that fails half way must not leave its server running.
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Starts `echo_server` on a free port and returns it with the address it announced.
-fn echo_server() -> (Background, String) {
+/// Starts `echo_server` on a free port.
+fn echo_server() -> support::Server {
     start_server("echo_server", &["127.0.0.1:0"])
 }
 
-/// Starts a server binary and returns it with the address (or path) it says it listens on.
-fn start_server(bin: &str, args: &[&str]) -> (Background, String) {
-    let mut server = Background::start(bin, args);
-    let line = server.wait_for("listening on ");
-    let addr = line
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("an address after `listening on`")
-        .to_string();
-    (server, addr)
+/// Starts the server binary `bin` with `args`, with the tests' one harness for servers: what
+/// [`support::Server::stop`] returns is the server's whole log, for the transcript.
+fn start_server(bin: &str, args: &[&str]) -> support::Server {
+    support::start_server(exe(bin), args)
 }
 
 // ---- The transcripts ---------------------------------------------------------------------------
@@ -540,7 +457,8 @@ fn step6_close_on_the_wire() {
 
 #[test]
 fn client_against_the_echo_server() {
-    let (mut server, addr) = echo_server();
+    let server = echo_server();
+    let addr = server.addr.to_string();
     let args = [addr.as_str()];
     let output = support::run(exe("client"), &args);
     server.wait_for("closed after");
@@ -550,7 +468,8 @@ fn client_against_the_echo_server() {
 
 #[test]
 fn echo_demo_server_and_client() {
-    let (mut server, addr) = echo_server();
+    let server = echo_server();
+    let addr = server.addr.to_string();
     let args = [addr.as_str()];
     let client = support::run(exe("echo_client"), &args);
     server.wait_for("closed after");
@@ -569,7 +488,8 @@ fn echo_demo_server_and_client() {
 #[test]
 fn async_echo_server_with_two_clients() {
     let server_args = ["127.0.0.1:0"];
-    let (mut server, addr) = start_server("echo_server_async", &server_args);
+    let server = start_server("echo_server_async", &server_args);
+    let addr = server.addr.to_string();
     // One client after the other, so that the log's order is always the same.
     for _ in 0..2 {
         let client = support::run(exe("echo_client"), &[addr.as_str()]);
@@ -591,7 +511,8 @@ fn echo_demo_on_the_wire() {
     }
     check_wire(|| {
         let server_args = ["127.0.0.1:0", "--wire"];
-        let (mut server, addr) = start_server("echo_server", &server_args);
+        let server = start_server("echo_server", &server_args);
+        let addr = server.addr.to_string();
         let args = [addr.as_str(), "--wire"];
         let client = support::run(exe("echo_client"), &args);
         server.wait_for("closed after");
@@ -669,7 +590,8 @@ fn milliseconds_are_normalised_and_seconds_kept() {
 #[test]
 fn udp_echo_server_and_client() {
     let server_args = ["127.0.0.1:0"];
-    let (mut server, addr) = start_server("udp_echo_server", &server_args);
+    let server = start_server("udp_echo_server", &server_args);
+    let addr = server.addr.to_string();
     // Two messages, two datagrams: the chapter's point about message boundaries.
     let args = [addr.as_str(), "Hello", "network world"];
     let client = support::run(exe("udp_echo_client"), &args);
@@ -700,8 +622,14 @@ fn unix_echo_server_and_client() {
     let path = dir.path().join("socket-steps.sock");
     let path = path.to_str().expect("a UTF-8 temporary path");
     let server_args = [path];
-    let (mut server, announced) = start_server("unix_echo_server", &server_args);
-    assert_eq!(announced, path, "the server listens on the path we gave");
+    let mut command = Command::new(exe("unix_echo_server"));
+    command.args(server_args);
+    let server: support::Server<PathBuf> = support::start_server_with(command);
+    assert_eq!(
+        server.addr,
+        std::path::Path::new(path),
+        "the server listens on the path we gave"
+    );
     let args = [path];
     let client = support::run(exe("unix_echo_client"), &args);
     support::assert_success(&client);
@@ -747,7 +675,8 @@ fn event_loop() {
 #[test]
 fn echo_server_events_and_two_clients() {
     let server_args = ["127.0.0.1:0"];
-    let (mut server, addr) = start_server("echo_server_events", &server_args);
+    let server = start_server("echo_server_events", &server_args);
+    let addr = server.addr.to_string();
     let args = [addr.as_str()];
     let first = support::run(exe("echo_client"), &args);
     support::assert_success(&first);

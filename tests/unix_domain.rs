@@ -231,51 +231,22 @@ fn unix_datagrams_keep_boundaries_and_lose_tails() -> io::Result<()> {
 }
 // ANCHOR_END: datagram_pair
 
-/// A server process that is killed when dropped, so that a failing test leaves none behind (a
-/// leftover server keeps the test run's output open, and `cargo test | ...` would never end).
-struct Running(std::process::Child);
-
-impl Running {
-    fn stop(mut self) {
-        let _ = self.0.kill();
-        self.0.wait().unwrap();
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// A Unix-domain server, started with the tests' one harness for servers (killed when dropped,
+/// so that a failing test leaves none behind); `addr` is the path it announced.
+type Server = support::Server<PathBuf>;
 
 /// Starts `unix_echo_server` with `args` (the path first) and waits until it listens.
-fn start_unix_server(args: &[&str]) -> (Running, std::sync::mpsc::Receiver<String>) {
+fn start_unix_server(args: &[&str]) -> Server {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_server"));
     command.args(args);
-    spawn_server(command)
-}
-
-/// Runs `command`, a server, and waits until it says it listens.
-fn spawn_server(
-    mut command: std::process::Command,
-) -> (Running, std::sync::mpsc::Receiver<String>) {
-    let mut child = support::end_with_this_test(&mut command)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start unix_echo_server");
-    let lines = support::read_lines(child.stdout.take().unwrap());
-    let server = Running(child);
-    support::wait_for_line(&lines, "listening on ");
-    (server, lines)
+    support::start_server_with(command)
 }
 
 #[test]
 fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
     let path = fresh_path("echo-pair");
     let shown = path.to_str().unwrap();
-    let (server, lines) = start_unix_server(&[shown]);
+    let server = start_unix_server(&[shown]);
     let output = support::run(
         env!("CARGO_BIN_EXE_unix_echo_client"),
         &[shown, "Hello network world"],
@@ -286,7 +257,7 @@ fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
         out.contains("Client received: '|From Server| Hello network world'"),
         "{out}"
     );
-    support::wait_for_line(&lines, "recv(fd 5) -> 19 bytes");
+    server.wait_for("recv(fd 5) -> 19 bytes");
 
     // A second server on the same path refuses to take it over.
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_server"), &[shown]);
@@ -299,7 +270,7 @@ fn the_unix_echo_pair_talks_and_a_restart_removes_the_stale_file() {
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
     let err = support::assert_clean_failure(&output);
     assert!(err.contains("no server listens on it"), "{err}");
-    let (server, _lines) = start_unix_server(&[shown]);
+    let server = start_unix_server(&[shown]);
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
     support::assert_success(&output);
     server.stop();
@@ -367,7 +338,7 @@ fn the_unix_server_keeps_a_socket_that_is_not_ours() {
     );
     assert!(err.contains("--replace"), "{err}");
     assert!(path.exists(), "their socket file is still there");
-    let (server, _lines) = start_unix_server(&[shown, "--replace"]);
+    let server = start_unix_server(&[shown, "--replace"]);
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown]);
     support::assert_success(&output);
     server.stop();
@@ -380,7 +351,7 @@ fn a_client_that_never_reads_is_given_up_after_the_write_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("deadline.sock");
     let shown = path.to_str().unwrap();
-    let (server, lines) = start_unix_server(&[shown, "--write-timeout=1s"]);
+    let server = start_unix_server(&[shown, "--write-timeout=1s"]);
     let hog = unix_domain::connect(&path).unwrap();
     hog.set_write_timeout(Some(PATIENCE)).unwrap();
     // Much more than the buffers hold, and we never read a reply: once the server's replies fill
@@ -390,7 +361,7 @@ fn a_client_that_never_reads_is_given_up_after_the_write_timeout() {
         let _ = send_all(&hog, &vec![b'x'; 4_000_000]);
         hog
     });
-    support::wait_for_line(&lines, "failed: the client did not take our reply in time");
+    server.wait_for("failed: the client did not take our reply in time");
     let output = support::run(env!("CARGO_BIN_EXE_unix_echo_client"), &[shown, "next"]);
     support::assert_success(&output);
     assert!(support::stdout(&output).contains("'|From Server| next'"));
@@ -408,7 +379,7 @@ fn a_stop_and_continue_while_the_server_sends_loses_no_reply() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopped.sock");
     let shown = path.to_str().unwrap();
-    let (server, _lines) = start_unix_server(&[shown, "--write-timeout=60s"]);
+    let server = start_unix_server(&[shown, "--write-timeout=60s"]);
     let client = unix_domain::connect(&path).unwrap();
     // We send, reading nothing, until our `send` would wait: then the server has stopped reading
     // us, because it waits in `send` for us to take its replies.
@@ -425,7 +396,7 @@ fn a_stop_and_continue_while_the_server_sends_loses_no_reply() {
             Err(error) => panic!("send: {error}"),
         }
     });
-    let pid = server.0.id();
+    let pid = server.child.id();
     support::stop_and_continue_when(pid, "the server asleep", || {
         let states = support::thread_states(pid);
         !states.is_empty() && states.iter().all(|&state| state == 'S')
@@ -454,15 +425,18 @@ fn out_of_descriptors_the_unix_server_retries_accept() {
         "ulimit -n 5 && exec '{}' '{shown}'",
         env!("CARGO_BIN_EXE_unix_echo_server")
     ));
-    let (server, lines) = spawn_server(command);
+    let server: Server = support::start_server_with(command);
     let _client = unix_domain::connect(&path).unwrap(); // queued: the kernel needs no accept
-    let failed = support::wait_for_line(&lines, "accept failed");
+    let failed = server.wait_for("accept failed");
     assert!(
         failed.contains("(failure 1 in a row); trying again"),
         "{failed}"
     );
     let mut server = server;
-    assert!(server.0.try_wait().unwrap().is_none(), "the server exited");
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server exited"
+    );
     server.stop();
 }
 
@@ -508,7 +482,7 @@ fn a_path_that_is_not_utf8_works() {
         .join(std::ffi::OsStr::from_bytes(b"caf\xe9.sock"));
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_server"));
     command.arg(&path);
-    let (server, _lines) = spawn_server(command);
+    let server: Server = support::start_server_with(command);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_unix_echo_client"))
         .arg(&path)
         .output()

@@ -287,20 +287,30 @@ pub fn assert_clean_failure(output: &Output) -> String {
     err
 }
 
-/// A server binary running in the background; killed when dropped.
-pub struct Server {
+/// A server program running in the background: the one harness the tests use for them. Started
+/// by [`start_server`] (TCP or UDP: `A` is a `SocketAddr`) or [`start_server_with`] (any command,
+/// e.g. a Unix-domain server: `A` is a `PathBuf`). Killed when dropped, so that a failing test
+/// leaves no server behind, and gone with the test process even when no `Drop` runs
+/// ([`end_with_this_test`]).
+pub struct Server<A = SocketAddr> {
     /// The process.
     pub child: Child,
     /// Where it listens, as it announced on its standard output.
-    pub addr: SocketAddr,
+    pub addr: A,
     /// Its standard output lines after the announcement, as they come.
     pub lines: mpsc::Receiver<String>,
     /// Its standard input, a pipe from the test: `take()` and drop it for end of file (step 3
     /// waits for Enter on it).
     pub stdin: Option<std::process::ChildStdin>,
+    /// Every line it printed on standard output, from the first, however the test read
+    /// [`Server::lines`]: what [`Server::stop`] returns (a transcript shows the whole log).
+    printed: Printed,
 }
 
-impl Server {
+/// The lines a program printed, kept by the thread that reads them ([`read_lines_kept`]).
+type Printed = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+impl<A> Server<A> {
     /// Waits at most [`LIMIT`] for the server to exit by itself, and returns whether it succeeded.
     pub fn wait_for_exit(&mut self) -> bool {
         let child = &mut self.child;
@@ -309,39 +319,96 @@ impl Server {
         })
         .success()
     }
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
+    /// Waits at most [`LIMIT`] for a line containing `needle` and returns it; if none comes, the
+    /// failure shows everything the server printed.
+    pub fn wait_for(&self, needle: &str) -> String {
+        next_line_with(&self.lines, needle).unwrap_or_else(|| {
+            panic!(
+                "no line containing {needle:?} within {LIMIT:?}; the server printed:\n{}",
+                self.printed()
+            )
+        })
+    }
+
+    /// Stops the server (SIGKILL) and returns everything it printed on standard output, from
+    /// its first line: for a test that shows the server's log.
+    pub fn stop(mut self) -> String {
+        self.kill();
+        // Its output ends once the process is gone: then the reading thread has kept every line
+        // and drops its end of `lines`.
+        let deadline = std::time::Instant::now() + LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(_) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("the killed server's output did not end within {LIMIT:?}")
+                }
+            }
+        }
+        self.printed()
+    }
+
+    /// The lines printed so far, each ended by `\n`.
+    fn printed(&self) -> String {
+        let printed = self.printed.lock().unwrap_or_else(|e| e.into_inner());
+        printed.iter().map(|line| format!("{line}\n")).collect()
+    }
+
+    fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl<A> Drop for Server<A> {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
 /// Starts a server binary (e.g. on `127.0.0.1:0`) and waits, at most [`LIMIT`], for the line
 /// where it says `listening on ADDR`.
 pub fn start_server(exe: &str, args: &[&str]) -> Server {
-    let mut child = end_with_this_test(&mut Command::new(exe))
-        .args(args)
+    let mut command = Command::new(exe);
+    command.args(args);
+    start_server_with(command)
+}
+
+/// Starts `command`, a server (a program with arguments that need not be text, or a shell that
+/// sets a limit first and `exec`s it), and waits at most [`LIMIT`] for the line where it says
+/// `listening on ADDR`; ADDR is read as an `A`: a `SocketAddr`, or the `PathBuf` of a
+/// Unix-domain socket.
+pub fn start_server_with<A: std::str::FromStr>(mut command: Command) -> Server<A> {
+    let what = command.get_program().to_string_lossy().into_owned();
+    let mut child = end_with_this_test(&mut command)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap_or_else(|e| panic!("could not start {exe}: {e}"));
-    let lines = read_lines(child.stdout.take().expect("piped stdout"));
-    let mut server = Server {
+        .unwrap_or_else(|e| panic!("could not start {what}: {e}"));
+    let printed = Printed::default();
+    let lines = read_lines_kept(child.stdout.take().expect("piped stdout"), Some(&printed));
+    let addr = next_line_with(&lines, "listening on ").and_then(|line| {
+        let rest = line.split("listening on ").nth(1)?;
+        let addr = rest.split_whitespace().next()?;
+        addr.trim_end_matches([',', '.', ':']).parse().ok()
+    });
+    let Some(addr) = addr else {
+        let _ = child.kill();
+        let _ = child.wait();
+        let printed = printed.lock().unwrap_or_else(|e| e.into_inner()).join("\n");
+        panic!("{what} did not say where it listens within {LIMIT:?}; it printed:\n{printed}");
+    };
+    Server {
         stdin: child.stdin.take(),
         child,
-        addr: "0.0.0.0:0".parse().unwrap(),
+        addr,
         lines,
-    };
-    server.addr = wait_for_line(&server.lines, "listening on ")
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|addr| addr.trim_end_matches([',', '.', ':']).parse().ok())
-        .unwrap_or_else(|| panic!("{exe} did not say where it listens"));
-    server
+        printed,
+    }
 }
 
 /// Reads a server's output line by line in a thread; the lines come through the channel.
@@ -349,7 +416,16 @@ pub fn start_server(exe: &str, args: &[&str]) -> Server {
 /// The first descriptor a server prints is its first socket: fd 3, unless the test run inherited
 /// extra descriptors; we renumber from it (see [`shift_fds`]).
 pub fn read_lines(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    read_lines_kept(out, None)
+}
+
+/// [`read_lines`], also keeping every line in `printed`, if given.
+fn read_lines_kept(
+    out: impl std::io::Read + Send + 'static,
+    printed: Option<&Printed>,
+) -> mpsc::Receiver<String> {
     let (send, lines) = mpsc::channel();
+    let keep = printed.cloned();
     thread::spawn(move || {
         let mut offset = None;
         let mut handles = HandleNames::default();
@@ -358,7 +434,13 @@ pub fn read_lines(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<St
             if offset.is_none() {
                 offset = fds(&line).next().map(|first| first.saturating_sub(3));
             }
-            if send.send(shift_fds(&line, offset.unwrap_or(0))).is_err() {
+            let line = shift_fds(&line, offset.unwrap_or(0));
+            if let Some(keep) = &keep {
+                keep.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(line.clone());
+            }
+            if send.send(line).is_err() {
                 break;
             }
         }
@@ -368,13 +450,19 @@ pub fn read_lines(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<St
 
 /// Waits at most [`LIMIT`] for a line containing `needle`, and returns it.
 pub fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> String {
+    next_line_with(lines, needle)
+        .unwrap_or_else(|| panic!("no line containing {needle:?} within {LIMIT:?}"))
+}
+
+/// The next line containing `needle` within [`LIMIT`], or `None` (also when the output ended).
+fn next_line_with(lines: &mpsc::Receiver<String>, needle: &str) -> Option<String> {
     let deadline = std::time::Instant::now() + LIMIT;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match lines.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return line,
+            Ok(line) if line.contains(needle) => return Some(line),
             Ok(_) => continue,
-            Err(_) => panic!("no line containing {needle:?} within {LIMIT:?}"),
+            Err(_) => return None,
         }
     }
 }
