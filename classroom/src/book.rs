@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 use std::process::{Command, Stdio};
 
 use crate::copy::{exercise_files, without_solutions};
-use crate::course::{Course, Exercise};
+use crate::course::{Course, Exercise, SUMMARY};
 use crate::grade::region_of;
 use crate::grade::{copied, copy_tree};
 use crate::process::TempFolder;
@@ -237,7 +237,7 @@ pub fn student_edition(dir: &Path) -> anyhow::Result<()> {
     copy_tree(&course.root, copy.path(), Path::new(""), &|rel| {
         copied(rel) && rel != Path::new("book/src").join(SOLUTIONS_PAGE)
     })?;
-    let summary = copy.path().join("book/src/SUMMARY.md");
+    let summary = copy.path().join(SUMMARY);
     fs::write(&summary, without_solutions(&fs::read_to_string(&summary)?))?;
     let built = Command::new("mdbook")
         .arg("build")

@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::course::{student_catalogue, Course, Exercise, CATALOGUE};
+use crate::course::{student_catalogue, Course, Exercise, CATALOGUE, SUMMARY};
 use crate::grade::{copied, copy_tree};
 use crate::regions;
 
@@ -150,10 +150,10 @@ pub fn write_student_copy(course: &Course, to: &Path) -> anyhow::Result<()> {
         fs::write(to.join("README.md"), format!("{STUDENT_README}{text}"))?;
     }
     fs::write(to.join(CATALOGUE), student_catalogue(&course.catalogue)?)?;
-    let summary = course.root.join("book/src/SUMMARY.md");
+    let summary = course.root.join(SUMMARY);
     if summary.is_file() {
         let text = fs::read_to_string(&summary)?;
-        fs::write(to.join("book/src/SUMMARY.md"), without_solutions(&text))?;
+        fs::write(to.join(SUMMARY), without_solutions(&text))?;
     }
     Ok(())
 }

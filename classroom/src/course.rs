@@ -256,6 +256,32 @@ pub fn student_catalogue(catalogue: &Catalogue) -> anyhow::Result<String> {
     ))
 }
 
+/// The book's table of contents, relative to the course's root.
+pub const SUMMARY: &str = "book/src/SUMMARY.md";
+
+/// The chapters that mdBook numbers, in `SUMMARY.md`'s order: the pages of its top-level list
+/// items (`- [Bind](step2-bind.md)`), so that chapter `N` is the `N`th (`chapters[N - 1]`). The
+/// introduction and the appendices, outside any list, have no number; sub-chapters (indented)
+/// are numbered `N.M` by mdBook and are not counted here.
+///
+/// An exercise's id `N.M` says which chapter it belongs to: the table of contents is the one
+/// list of chapters, and `verify` checks each id against it.
+pub fn numbered_chapters(summary: &str) -> Vec<String> {
+    summary
+        .lines()
+        .filter_map(|line| line.strip_prefix("- ["))
+        .filter_map(|item| {
+            let (_, link) = item.split_once("](")?;
+            Some(link.split_once(')')?.0.to_string())
+        })
+        .collect()
+}
+
+/// The chapter number in exercise id `N.M`: `N`.
+pub fn chapter_of(id: &str) -> Option<usize> {
+    id.split_once('.')?.0.parse().ok()
+}
+
 /// `4.1`: digits, a dot, digits.
 pub fn is_id(id: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -330,6 +356,19 @@ start = """
         assert!(student.student_copy);
         assert!(student.exercises.iter().all(|e| e.wrong.is_empty()));
         assert_eq!(student.exercises[1], catalogue.exercises[1]);
+    }
+
+    #[test]
+    fn the_numbered_chapters_are_the_top_level_items_of_the_summary() {
+        let summary = "# Summary\n\n[Introduction](introduction.md)\n\n# Part\n\n\
+                       - [Create](step1-create.md)\n- [Bind](step2-bind.md)\n  \
+                       - [Sub](sub.md)\n\n---\n\n[Appendix](reference.md)\n";
+        assert_eq!(
+            numbered_chapters(summary),
+            ["step1-create.md", "step2-bind.md"]
+        );
+        assert_eq!(chapter_of("14.2"), Some(14));
+        assert_eq!(chapter_of("x"), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use crate::copy::{exercise_files, state_source, write_student_copy, Fill};
-use crate::course::{Course, Exercise};
+use crate::course::{chapter_of, numbered_chapters, Course, Exercise, SUMMARY};
 use crate::grade::{self, Graded, Place};
 use crate::outcomes::Status;
 use crate::process::TempFolder;
@@ -460,12 +460,33 @@ impl Verifier<'_> {
 }
 
 /// Where the catalogue and the sources disagree: an exercise without its region or its tests,
-/// a region without its entry, a malformed region.
+/// a region without its entry, a malformed region, an exercise whose page is not the chapter its
+/// id numbers in the book's table of contents.
 pub fn disagreements(course: &Course) -> anyhow::Result<Vec<String>> {
     let mut problems = Vec::new();
     let root = &course.root;
     let exercises = course.exercises();
+    let summary = root.join(SUMMARY);
+    let summary_text = fs::read_to_string(&summary)
+        .with_context(|| format!("could not read {}", summary.display()))?;
+    let chapters = numbered_chapters(&summary_text);
     for exercise in exercises {
+        // Exercise N.M belongs to chapter N: the table of contents decides which page that is.
+        let number = chapter_of(&exercise.id).unwrap_or(0);
+        match chapters.iter().position(|page| *page == exercise.page) {
+            None => problems.push(format!(
+                "exercise {}: its page {} is not a numbered chapter of {SUMMARY}",
+                exercise.id, exercise.page
+            )),
+            Some(at) if at + 1 != number => problems.push(format!(
+                "exercise {}: its page {} is chapter {} in {SUMMARY}, so its id should be {}.M",
+                exercise.id,
+                exercise.page,
+                at + 1,
+                at + 1
+            )),
+            Some(_) => {}
+        }
         if let Err(error) = grade::region_of(root, exercise) {
             problems.push(format!("exercise {}: {error:#}", exercise.id));
         }
