@@ -71,6 +71,10 @@ fn main() {
             udp::Event::ReplyFailed(datagram, error) => {
                 println!("send_to({fd}, {}) failed: {error}", datagram.from)
             }
+            udp::Event::ReceiveFailed(error) => println!(
+                "recv_from({fd}) failed: {error}. An earlier reply was refused (its sender had \
+                 gone); we go on with the next datagram"
+            ),
         })?;
         Ok(())
     })

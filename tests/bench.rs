@@ -34,7 +34,7 @@ fn quick_benchmark_prints_a_complete_table() {
     let table = stdout(&output);
 
     // Throughput: four rows, every speed a positive number.
-    let seed = rows(&table, "echo_server (the seed's code)");
+    let seed = rows(&table, "echo_server (the tutorial's code)");
     assert_eq!(seed.len(), 1, "{table}");
     assert_eq!(
         rows(&table, "echo_server code, bigger buffer").len(),
@@ -42,14 +42,18 @@ fn quick_benchmark_prints_a_complete_table() {
         "{table}"
     );
     assert_eq!(rows(&table, "ceiling").len(), 1, "{table}");
+    assert!(
+        table.contains("echo_server code with a 256 KiB buffer / the ceiling: "),
+        "{table}"
+    );
     // The seed's own Python server, measured in the same run, and echo_server's speed against it.
     if support::python3().is_some() {
-        let python = rows(&table, "the seed's Python server");
+        let python = rows(&table, "the tutorial's Python server");
         assert_eq!(python.len(), 1, "{table}");
         assert!(number(python[0][2]) > 0.0, "{:?}", python[0]);
         assert!(number(python[0][3]) >= 9766.0, "{:?}", python[0]);
         assert!(
-            table.contains("echo_server / the seed's Python server: "),
+            table.contains("echo_server / the tutorial's Python server: "),
             "{table}"
         );
     }

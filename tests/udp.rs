@@ -376,6 +376,28 @@ fn ex9_1_a_datagram_too_long_to_echo_does_not_stop_the_server() {
     assert_returned(result);
 }
 
+/// Runs `udp::serve_forever` for `datagrams` datagrams in a thread; the thread returns what
+/// the server reported, one short line per event. (Both tests that use it are Unix-only.)
+#[cfg(unix)]
+fn serving_in_a_thread(
+    server: UdpSocket,
+    datagrams: usize,
+) -> std::thread::JoinHandle<io::Result<Vec<String>>> {
+    use socket_steps::udp::Event;
+    std::thread::spawn(move || {
+        let mut events = Vec::new();
+        let result = socket_steps::udp::serve_forever(&server, Some(datagrams), |event| {
+            events.push(match event {
+                Event::Received(d) => format!("received {} {}", d.bytes.len(), d.truncated),
+                Event::Replied(_, length, sent) => format!("replied {length} {sent}"),
+                Event::ReplyFailed(_, error) => format!("failed {error}"),
+                Event::ReceiveFailed(error) => format!("receive failed: {:?}", error.kind()),
+            })
+        });
+        result.map(|()| events)
+    })
+}
+
 /// The server's loop runs in a thread as well as in `udp_echo_server`: each datagram is answered
 /// to its sender, and a long one loses its tail (`MSG_TRUNC`), as the program narrates. Unix:
 /// Windows reports the cut datagram differently.
@@ -384,21 +406,7 @@ fn ex9_1_a_datagram_too_long_to_echo_does_not_stop_the_server() {
 fn the_servers_loop_answers_and_reports_each_datagram_in_a_thread() {
     let server = udp_socket().unwrap();
     let addr = server.local_addr().unwrap();
-    let serving = std::thread::spawn(move || {
-        let mut events = Vec::new();
-        let result = socket_steps::udp::serve_forever(&server, Some(2), |event| {
-            events.push(match event {
-                socket_steps::udp::Event::Received(d) => {
-                    format!("received {} {}", d.bytes.len(), d.truncated)
-                }
-                socket_steps::udp::Event::Replied(_, length, sent) => {
-                    format!("replied {length} {sent}")
-                }
-                socket_steps::udp::Event::ReplyFailed(_, error) => format!("failed {error}"),
-            })
-        });
-        result.map(|()| events)
-    });
+    let serving = serving_in_a_thread(server, 2);
     let client = udp_client();
     assert_eq!(
         echoed(&client, addr, b"Hello", "a short datagram"),
@@ -422,6 +430,43 @@ fn the_servers_loop_answers_and_reports_each_datagram_in_a_thread() {
             "replied 19 19",
             "received 1024 true",
             "replied 1038 1038"
+        ]
+    );
+}
+
+/// A reply that was refused (its sender had gone, and an ICMP "port unreachable" came back)
+/// makes a later receive fail; the server reports it and goes on. Windows reports it on any
+/// UDP socket (`WSAECONNRESET`), Linux only on a connected one (`ECONNREFUSED`), so here we
+/// connect the server's socket to a port that nobody holds, send there, wait until `poll`
+/// shows the error pending (`POLLERR`), and then connect it to the client.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_refused_earlier_reply_does_not_stop_the_udp_server() {
+    use socket_steps::readiness::{poll_one, Interest};
+    let server = udp_socket().unwrap();
+    let nobody = udp_socket().unwrap().local_addr().unwrap(); // bound, then closed at once
+    let client = udp_client();
+    server.connect(nobody).unwrap();
+    server.send(b"to nobody").unwrap();
+    let ready = poll_one(&server, Interest::None, Some(PATIENCE)).unwrap();
+    assert!(ready.error, "no ICMP port unreachable within {PATIENCE:?}");
+    server.connect(client.local_addr().unwrap()).unwrap();
+    let addr = server.local_addr().unwrap();
+    let serving = serving_in_a_thread(server, 1);
+    assert_eq!(
+        echoed(&client, addr, b"Hello", "after a refused reply"),
+        b"|From Server| Hello"
+    );
+    let events = serving
+        .join()
+        .expect("the server thread")
+        .expect("serve_forever goes on after a refused reply");
+    assert_eq!(
+        events,
+        [
+            "receive failed: ConnectionRefused",
+            "received 5 false",
+            "replied 19 19"
         ]
     );
 }

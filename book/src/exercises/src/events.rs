@@ -418,6 +418,12 @@ mod linux {
                     self.reschedule(slot);
                     return Ok(());
                 }
+                if received < self.buffer.len() {
+                    // A short read: the kernel gave us all it had. We do not ask again just to
+                    // hear `WouldBlock` (a `recv` per message saved): if more has come meanwhile,
+                    // level-triggered `epoll_wait` reports the socket again.
+                    return Ok(());
+                }
             }
             Ok(())
         }

@@ -140,13 +140,27 @@ pub enum Event<'a> {
     Replied(&'a Datagram, usize, usize),
     /// Its reply could not be sent: one client's trouble, so the server goes on.
     ReplyFailed(&'a Datagram, io::Error),
+    /// A receive failed because a reply we sent earlier was refused: its sender had gone, and
+    /// the kernel got an ICMP "port unreachable" back. One client's trouble again, so the server
+    /// goes on. Windows reports it on the next `recvfrom` of any socket (`WSAECONNRESET`); Linux
+    /// only on a socket that is connected or asks for errors (`ECONNREFUSED`).
+    ReceiveFailed(io::Error),
+}
+
+/// Whether a failed receive is about one earlier sender rather than our socket: the ICMP error
+/// of a refused reply (see [`Event::ReceiveFailed`]).
+fn refused_earlier_reply(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
+    )
 }
 
 /// The UDP echo server's loop, as the seed's TCP one but without accept: receive a datagram
 /// from anybody into [`RECV_SIZE`] bytes (the seed's `recv(1024)`; a longer one loses its tail),
 /// and send `|From Server| ` + its bytes to whoever sent it. `datagrams` of them, or forever with
-/// `None`; only a failed receive stops it. `udp_echo_server` narrates each [`Event`]; tests run
-/// it in a thread.
+/// `None`; only a receive that fails for our own socket stops it. `udp_echo_server` narrates
+/// each [`Event`]; tests run it in a thread.
 ///
 /// This function corresponds to `recvmsg(2)` (see [`receive_datagram`]) and `sendto(2)`.
 pub fn serve_forever(
@@ -156,7 +170,16 @@ pub fn serve_forever(
 ) -> io::Result<()> {
     let mut served = 0;
     while datagrams.map_or(true, |most| served < most) {
-        let datagram = receive_datagram(socket, RECV_SIZE)?;
+        let datagram = match receive_datagram(socket, RECV_SIZE) {
+            Ok(datagram) => datagram,
+            // A signal (Ctrl-Z, then `fg`) interrupted the wait: wait again.
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) if refused_earlier_reply(&error) => {
+                log(Event::ReceiveFailed(error));
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
         log(Event::Received(&datagram));
         let reply = crate::echo::reply_to(&datagram.bytes);
         match send_to(socket, &reply, datagram.from) {
