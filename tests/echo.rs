@@ -7,10 +7,10 @@ mod echo_support;
 mod support;
 
 use echo_support::{check_echo, read_echo};
+use support::graders::{self, flood_without_reading, in_thread, InThread, SOON};
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
@@ -148,14 +148,8 @@ fn the_tutorials_python_client_talks_to_our_server() {
         return;
     };
     let server = support::start_server(SERVER, &["127.0.0.1:0"]);
-    let port = server.addr.port().to_string();
-    let output = support::run(
-        python,
-        &[&support::python_file("seed_client.py"), "127.0.0.1", &port],
-    );
-    support::assert_success(&output);
     assert_eq!(
-        support::stdout(&output),
+        graders::seed_client_output(python, server.addr),
         "Client received: b'|From Server| Hello network world'\n"
     );
 }
@@ -213,36 +207,17 @@ fn right_after_step_6_the_tutorials_python_server_cannot_bind_its_port() {
 
 // ---- Exercise 8.1: the seed's server for one client, by hostile clients ----------------------
 
-/// How long a test waits for an answer that a wrong `serve_connection` may never give.
-const SOON: Duration = Duration::from_secs(10);
-
-/// `serve_connection` for the first client of a fresh listener, in a thread; its result comes
-/// through the channel.
-fn one_client(write_timeout: Duration) -> (SocketAddr, mpsc::Receiver<io::Result<u64>>) {
-    let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 5).unwrap();
-    let addr = local_addr(&listener).unwrap();
-    listener.set_read_timeout(Some(support::LIMIT)).unwrap(); // bounds accept on Linux
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let served = accept(&listener)
-            .and_then(|(connection, _)| serve_connection(&connection, write_timeout));
-        let _ = done.send(served);
-    });
-    (addr, result)
-}
-
-/// What `serve_connection` returned, within `SOON` of its client's end.
-#[track_caller]
-fn served(result: mpsc::Receiver<io::Result<u64>>, what: &str) -> io::Result<u64> {
-    result
-        .recv_timeout(SOON)
-        .unwrap_or_else(|_| panic!("serve_connection did not return within {SOON:?} after {what}"))
+/// `serve_connection` for the first client of a fresh listener, in a thread.
+fn one_client(write_timeout: Duration) -> InThread<io::Result<u64>> {
+    in_thread("serve_connection", Some(support::LIMIT), move |listener| {
+        accept(listener).and_then(|(connection, _)| serve_connection(&connection, write_timeout))
+    })
 }
 
 #[test]
 fn ex8_1_answers_the_seeds_hello_and_returns_the_bytes_received() {
-    let (addr, result) = one_client(support::LIMIT);
-    let mut stream = support::connect(addr);
+    let server = one_client(support::LIMIT);
+    let mut stream = support::connect(server.addr);
     stream.write_all(SEED_MESSAGE.as_bytes()).unwrap();
     let reply = read_echo(&mut stream, SEED_MESSAGE.as_bytes(), SOON)
         .unwrap_or_else(|e| panic!("no whole echo of {SEED_MESSAGE:?}: {e}"));
@@ -252,7 +227,7 @@ fn ex8_1_answers_the_seeds_hello_and_returns_the_bytes_received() {
         "one recv(1024) of the 19 bytes, one reply: the prefix and the bytes"
     );
     drop(stream); // close: the server's recv returns 0 bytes
-    match served(result, "its client closed") {
+    match server.returned(SOON, "its client closed") {
         Ok(received) => assert_eq!(
             received, 19,
             "serve_connection returns how many bytes it received (19) once the client closed"
@@ -263,8 +238,8 @@ fn ex8_1_answers_the_seeds_hello_and_returns_the_bytes_received() {
 
 #[test]
 fn ex8_1_one_byte_writes_get_one_reply_each() {
-    let (addr, result) = one_client(support::LIMIT);
-    let mut stream = support::connect(addr);
+    let server = one_client(support::LIMIT);
+    let mut stream = support::connect(server.addr);
     stream.set_nodelay(true).unwrap(); // each byte its own segment
     for byte in b"hello" {
         stream.write_all(&[*byte]).unwrap();
@@ -280,7 +255,7 @@ fn ex8_1_one_byte_writes_get_one_reply_each() {
     }
     drop(stream);
     assert_eq!(
-        served(result, "its client closed").ok(),
+        server.returned(SOON, "its client closed").ok(),
         Some(5),
         "5 bytes received"
     );
@@ -288,9 +263,9 @@ fn ex8_1_one_byte_writes_get_one_reply_each() {
 
 #[test]
 fn ex8_1_a_3000_byte_message_comes_back_in_prefixed_pieces_of_at_most_1024() {
-    let (addr, result) = one_client(support::LIMIT);
+    let server = one_client(support::LIMIT);
     let long: Vec<u8> = (0..3000u32).map(|i| b'a' + (i % 26) as u8).collect();
-    let mut stream = support::connect(addr);
+    let mut stream = support::connect(server.addr);
     stream.write_all(&long).unwrap();
     stream.shutdown(std::net::Shutdown::Write).unwrap();
     let mut reply = Vec::new();
@@ -310,19 +285,17 @@ fn ex8_1_a_3000_byte_message_comes_back_in_prefixed_pieces_of_at_most_1024() {
         "recv(1024) takes 3000 bytes in 3 or more pieces, each answered with its own prefix: \
          got {pieces} prefixed pieces"
     );
-    assert_eq!(served(result, "its client closed").ok(), Some(3000));
+    assert_eq!(server.returned(SOON, "its client closed").ok(), Some(3000));
 }
 
 #[test]
 fn ex8_1_a_reset_is_the_error_it_returns() {
-    let (addr, result) = one_client(support::LIMIT);
-    let mut stream = support::connect(addr);
+    let server = one_client(support::LIMIT);
+    let mut stream = support::connect(server.addr);
     stream.write_all(b"then a reset").unwrap();
     read_echo(&mut stream, b"then a reset", SOON).expect("the echo before the reset");
-    let socket = socket2::Socket::from(stream);
-    socket.set_linger(Some(Duration::ZERO)).unwrap();
-    drop(socket); // SO_LINGER 0: close sends RST instead of FIN
-    match served(result, "its client reset the connection") {
+    graders::reset(stream);
+    match server.returned(SOON, "its client reset the connection") {
         Err(error) => assert_eq!(
             error.kind(),
             io::ErrorKind::ConnectionReset,
@@ -338,34 +311,9 @@ fn ex8_1_a_reset_is_the_error_it_returns() {
 
 #[test]
 fn ex8_1_a_client_that_never_reads_is_given_up_after_the_write_timeout() {
-    let write_timeout = Duration::from_secs(1);
-    let (addr, result) = one_client(write_timeout);
-    // The smallest receive buffer the kernel allows, set before connect: replies back up at once.
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(1).unwrap();
-    socket
-        .connect_timeout(&addr.into(), support::LIMIT)
-        .unwrap();
-    socket
-        .set_write_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let flooding = thread::spawn(move || {
-        let chunk = vec![b'y'; 64 * 1024];
-        let mut sent = 0;
-        // Until the server stops reading (our send times out) or drops us (an error).
-        while sent < 20_000_000 {
-            match socket.send(&chunk) {
-                Ok(n) => sent += n,
-                Err(_) => break,
-            }
-        }
-        socket // kept open, never read
-    });
-    let _kept = flooding.join().unwrap();
-    match served(
-        result,
-        "the write timeout (1 s) of a client that never reads",
-    ) {
+    let server = one_client(Duration::from_secs(1));
+    let _kept = flood_without_reading(server.addr, &[b'y'; 64 * 1024]);
+    match server.returned(SOON, "the write timeout (1 s) of a client that never reads") {
         Err(error) => assert_eq!(
             error.kind(),
             io::ErrorKind::TimedOut,
@@ -383,75 +331,60 @@ fn ex8_1_the_tutorials_python_client_talks_to_it() {
     let Some(python) = support::python3() else {
         return;
     };
-    let (addr, result) = one_client(support::LIMIT);
-    let seed_client = support::python_file("seed_client.py");
-    let output = support::run(
-        python,
-        &[&seed_client, "127.0.0.1", &addr.port().to_string()],
-    );
-    support::assert_success(&output);
+    let server = one_client(support::LIMIT);
     assert_eq!(
-        support::stdout(&output),
+        graders::seed_client_output(python, server.addr),
         "Client received: b'|From Server| Hello network world'\n",
         "the seed's own client, against serve_connection"
     );
-    assert_eq!(served(result, "the Python client closed").ok(), Some(19));
+    assert_eq!(
+        server.returned(SOON, "the Python client closed").ok(),
+        Some(19)
+    );
 }
 
 // ---- Exercise 8.2: a reset ends a client, not the server ---------------------------------------
 
 /// `serve_clients(clients)` on a fresh listener, in a thread.
-fn serial(
-    clients: usize,
-    write_timeout: Duration,
-) -> (SocketAddr, mpsc::Receiver<io::Result<usize>>) {
-    let listener = listening_socket("127.0.0.1:0".parse().unwrap(), 5).unwrap();
-    let addr = local_addr(&listener).unwrap();
-    listener.set_read_timeout(Some(support::LIMIT)).unwrap(); // bounds accept on Linux
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(serve_clients(&listener, clients, write_timeout));
-    });
-    (addr, result)
+fn serial(clients: usize, write_timeout: Duration) -> InThread<io::Result<usize>> {
+    in_thread("serve_clients", Some(support::LIMIT), move |listener| {
+        serve_clients(listener, clients, write_timeout)
+    })
 }
 
 /// What `serve_clients` returned, once its last client has gone.
 #[track_caller]
-fn clean_clients(result: mpsc::Receiver<io::Result<usize>>) -> usize {
-    match result.recv_timeout(SOON) {
-        Ok(Ok(clean)) => clean,
-        Ok(Err(error)) => panic!("serve_clients failed: {error}"),
-        Err(_) => panic!("serve_clients did not return within {SOON:?} after its last client"),
+fn clean_clients(server: InThread<io::Result<usize>>) -> usize {
+    match server.returned(SOON, "its last client") {
+        Ok(clean) => clean,
+        Err(error) => panic!("serve_clients failed: {error}"),
     }
 }
 
 #[test]
 fn ex8_2_a_client_that_resets_does_not_stop_the_server() {
-    let (addr, result) = serial(2, support::LIMIT);
-    let mut first = support::connect(addr);
-    let mut second = support::connect(addr); // waits in the accept queue meanwhile
+    let server = serial(2, support::LIMIT);
+    let mut first = support::connect(server.addr);
+    let mut second = support::connect(server.addr); // waits in the accept queue meanwhile
     first.write_all(b"first").unwrap();
     read_echo(&mut first, b"first", SOON).expect("the first client is answered");
-    let socket = socket2::Socket::from(first);
-    socket.set_linger(Some(Duration::ZERO)).unwrap();
-    drop(socket); // RST: the server's recv fails with ECONNRESET
+    graders::reset(first); // the server's recv fails with ECONNRESET
     second.write_all(b"second").unwrap();
     if let Err(error) = read_echo(&mut second, b"second", SOON) {
-        let outcome = result.try_recv();
         panic!(
             "the first client reset its connection (ECONNRESET in the server's recv); the second \
              one, waiting in the accept queue, got no answer ({error}). serve_clients \
              {}: one client's failure must end that client's connection only",
-            match outcome {
-                Ok(Ok(clean)) => format!("returned Ok({clean}) already"),
-                Ok(Err(e)) => format!("returned the error: {e}"),
-                Err(_) => "has not returned".to_string(),
+            match server.returned_yet() {
+                Some(Ok(clean)) => format!("returned Ok({clean}) already"),
+                Some(Err(e)) => format!("returned the error: {e}"),
+                None => "has not returned".to_string(),
             }
         );
     }
     drop(second);
     assert_eq!(
-        clean_clients(result),
+        clean_clients(server),
         1,
         "of the two clients one ended cleanly: the other reset its connection"
     );
@@ -459,24 +392,9 @@ fn ex8_2_a_client_that_resets_does_not_stop_the_server() {
 
 #[test]
 fn ex8_2_a_client_that_never_reads_does_not_stop_the_server() {
-    let (addr, result) = serial(2, Duration::from_secs(1));
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(1).unwrap();
-    socket
-        .connect_timeout(&addr.into(), support::LIMIT)
-        .unwrap();
-    socket
-        .set_write_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let chunk = vec![b'y'; 64 * 1024];
-    let mut sent = 0;
-    while sent < 20_000_000 {
-        match socket.send(&chunk) {
-            Ok(n) => sent += n,
-            Err(_) => break,
-        }
-    }
-    let mut next = support::connect(addr);
+    let server = serial(2, Duration::from_secs(1));
+    let socket = flood_without_reading(server.addr, &[b'y'; 64 * 1024]);
+    let mut next = support::connect(server.addr);
     next.write_all(b"next").unwrap();
     read_echo(&mut next, b"next", SOON).expect(
         "the next client is answered once the server has given up on the one that never reads \
@@ -484,7 +402,7 @@ fn ex8_2_a_client_that_never_reads_does_not_stop_the_server() {
     );
     drop((next, socket));
     assert_eq!(
-        clean_clients(result),
+        clean_clients(server),
         1,
         "one client ended cleanly; the other missed its write timeout"
     );
@@ -492,12 +410,12 @@ fn ex8_2_a_client_that_never_reads_does_not_stop_the_server() {
 
 #[test]
 fn ex8_2_clients_that_close_cleanly_are_all_counted() {
-    let (addr, result) = serial(3, support::LIMIT);
+    let server = serial(3, support::LIMIT);
     for n in 0..3 {
-        answered(addr, &format!("client {n}"));
+        answered(server.addr, &format!("client {n}"));
     }
     assert_eq!(
-        clean_clients(result),
+        clean_clients(server),
         3,
         "three clients, each closed cleanly"
     );

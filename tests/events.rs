@@ -10,8 +10,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use echo_support::{assert_answers, read_echo};
+use echo_support::{assert_answers, assert_second_served_while_first_idles, read_echo};
 use socket_steps::echo::PREFIX;
+use support::graders::{self, flood_without_reading, in_thread, InThread};
 use support::{start_server, wait_for_line, LIMIT};
 
 const EVENTS: &str = env!("CARGO_BIN_EXE_echo_server_events");
@@ -290,55 +291,38 @@ fn a_quiet_client_is_closed_after_the_idle_timeout() {
 
 // ---- Exercise 17.3: the seed's server with poll ------------------------------------------------
 
-/// Runs `echo_with_poll` for `clients` clients in a thread; its result comes through the channel.
-fn poll_server(
-    clients: usize,
-    write_timeout: Duration,
-) -> (
-    std::net::SocketAddr,
-    std::sync::mpsc::Receiver<std::io::Result<()>>,
-) {
-    let listener =
-        socket_steps::step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 16).unwrap();
-    let addr = socket_steps::step2_bind::local_addr(&listener).unwrap();
-    let (done, result) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let outcome = socket_steps::readiness::echo_with_poll(&listener, clients, write_timeout);
-        let _ = done.send(outcome);
-    });
-    (addr, result)
+/// Runs `echo_with_poll` for `clients` clients in a thread. Its listener has no accept timeout
+/// (see [`in_thread`]).
+fn poll_server(clients: usize, write_timeout: Duration) -> InThread<std::io::Result<()>> {
+    in_thread("echo_with_poll", None, move |listener| {
+        socket_steps::readiness::echo_with_poll(listener, clients, write_timeout)
+    })
 }
 
 /// The server must return once its clients have all gone, without an error.
 #[track_caller]
-fn assert_finished(result: std::sync::mpsc::Receiver<std::io::Result<()>>) {
-    match result.recv_timeout(LIMIT) {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => panic!("echo_with_poll failed: {error}"),
-        Err(_) => panic!("echo_with_poll did not return within {LIMIT:?} after its clients left"),
+fn assert_finished(server: InThread<std::io::Result<()>>) {
+    if let Err(error) = server.returned(LIMIT, "its clients left") {
+        panic!("echo_with_poll failed: {error}")
     }
 }
 
 #[test]
 fn ex17_3_serves_a_second_client_while_the_first_idles() {
-    let (addr, result) = poll_server(2, LIMIT);
-    let mut idle = support::connect(addr);
-    idle.write_all(b"first").unwrap();
-    read_echo(&mut idle, b"first", LIMIT).expect("the first client is answered");
-    let mut second = support::connect(addr);
-    second.write_all(b"second").unwrap();
-    read_echo(&mut second, b"second", LIMIT)
-        .expect("the second client is answered while the first stays connected and quiet");
-    idle.write_all(b"still here").unwrap();
-    read_echo(&mut idle, b"still here", LIMIT).expect("and the first is still served");
-    drop((idle, second));
-    assert_finished(result);
+    let server = poll_server(2, LIMIT);
+    let clients = assert_second_served_while_first_idles(
+        server.addr,
+        LIMIT,
+        "the second client is answered while the first stays connected and quiet",
+    );
+    drop(clients);
+    assert_finished(server);
 }
 
 #[test]
 fn ex17_3_long_messages_and_one_byte_writes_come_back_whole() {
-    let (addr, result) = poll_server(1, LIMIT);
-    let mut stream = support::connect(addr);
+    let server = poll_server(1, LIMIT);
+    let mut stream = support::connect(server.addr);
     let long: Vec<u8> = (0..3000u32).map(|i| b'a' + (i % 26) as u8).collect();
     stream.write_all(&long).unwrap();
     let reply = read_echo(&mut stream, &long, LIMIT).expect("3000 bytes, in pieces");
@@ -352,54 +336,33 @@ fn ex17_3_long_messages_and_one_byte_writes_come_back_whole() {
         read_echo(&mut stream, &[*byte], LIMIT).expect("one byte, one reply");
     }
     drop(stream);
-    assert_finished(result);
+    assert_finished(server);
 }
 
 #[test]
 fn ex17_3_a_reset_does_not_stop_the_others() {
-    let (addr, result) = poll_server(2, LIMIT);
-    let other = support::connect(addr);
-    let resetting = support::connect(addr);
+    let server = poll_server(2, LIMIT);
+    let other = support::connect(server.addr);
+    let resetting = support::connect(server.addr);
     (&resetting).write_all(&[b'x'; 50_000]).unwrap();
-    let socket = socket2::Socket::from(resetting);
-    socket.set_linger(Some(Duration::ZERO)).unwrap();
-    drop(socket); // RST instead of FIN
+    graders::reset(resetting); // RST instead of FIN
     let mut other = other;
     other.write_all(b"after a reset").unwrap();
     read_echo(&mut other, b"after a reset", LIMIT).expect("the other client is still served");
     drop(other);
-    assert_finished(result);
+    assert_finished(server);
 }
 
 #[test]
 fn ex17_3_a_client_that_never_reads_is_dropped_after_the_deadline() {
-    let (addr, result) = poll_server(2, Duration::from_secs(1));
-    // The smallest receive buffer the kernel allows, set before connect: replies back up at once.
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(1).unwrap();
-    socket.connect_timeout(&addr.into(), LIMIT).unwrap();
-    socket
-        .set_write_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let flooding = std::thread::spawn(move || {
-        let chunk = vec![b'y'; 64 * 1024];
-        let mut sent = 0;
-        // Until the server stops reading (a timeout) or drops us (an error).
-        while sent < 20_000_000 {
-            match socket.send(&chunk) {
-                Ok(n) => sent += n,
-                Err(_) => break,
-            }
-        }
-        socket // kept open, never read
-    });
-    let kept = flooding.join().unwrap();
-    let mut next = support::connect(addr);
+    let server = poll_server(2, Duration::from_secs(1));
+    let kept = flood_without_reading(server.addr, &[b'y'; 64 * 1024]);
+    let mut next = support::connect(server.addr);
     next.write_all(b"next").unwrap();
     read_echo(&mut next, b"next", LIMIT)
         .expect("the next client is served once the server gives up on the one that never reads");
     drop((next, kept));
-    assert_finished(result);
+    assert_finished(server);
 }
 
 #[test]
@@ -407,16 +370,12 @@ fn ex17_3_the_tutorials_python_client_talks_to_it() {
     let Some(python) = support::python3() else {
         return;
     };
-    let (addr, result) = poll_server(1, LIMIT);
-    let port = addr.port().to_string();
-    let seed_client = support::python_file("seed_client.py");
-    let output = support::run(python, &[&seed_client, "127.0.0.1", &port]);
-    support::assert_success(&output);
+    let server = poll_server(1, LIMIT);
     assert_eq!(
-        support::stdout(&output),
+        graders::seed_client_output(python, server.addr),
         "Client received: b'|From Server| Hello network world'\n"
     );
-    assert_finished(result);
+    assert_finished(server);
 }
 
 /// The chapter's claim, checked: after a short read the event loop goes back to `epoll_wait`

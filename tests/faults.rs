@@ -120,12 +120,8 @@ fn the_tutorials_python_client_talks_to_every_server() {
     };
     for kind in SERVERS {
         let server = kind.start(&[]);
-        let port = server.addr.port().to_string();
-        let seed_client = support::python_file("seed_client.py");
-        let output = support::run(python, &[&seed_client, "127.0.0.1", &port]);
-        support::assert_success(&output);
         assert_eq!(
-            support::stdout(&output),
+            support::graders::seed_client_output(python, server.addr),
             "Client received: b'|From Server| Hello network world'\n",
             "the seed's client against the {} server",
             kind.name

@@ -10,6 +10,8 @@
 
 mod support;
 
+use support::graders::{self, flood_without_reading, in_thread, InThread, SOON};
+
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
@@ -291,33 +293,13 @@ fn ex14_2_a_stream_that_ends_mid_message_is_an_error_and_between_messages_is_not
 
 // ---- Exercise 14.3: a line server, by hostile clients -----------------------------------------
 
-/// How long a test waits for what a wrong `serve_lines` may never do.
-const SOON: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// `serve_lines` for the first client of a fresh listener, in a thread.
-fn line_server(
-    write_timeout: std::time::Duration,
-) -> (std::net::SocketAddr, mpsc::Receiver<io::Result<u64>>) {
-    use socket_steps::{step2_bind, step3_listen, step4_accept};
-    let listener = step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 4).unwrap();
-    let addr = step2_bind::local_addr(&listener).unwrap();
-    listener.set_read_timeout(Some(support::LIMIT)).unwrap(); // bounds accept on Linux
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let served = step4_accept::accept(&listener).and_then(|(connection, _)| {
+fn line_server(write_timeout: std::time::Duration) -> InThread<io::Result<u64>> {
+    in_thread("serve_lines", Some(support::LIMIT), move |listener| {
+        socket_steps::step4_accept::accept(listener).and_then(|(connection, _)| {
             socket_steps::framing::serve_lines(&connection, write_timeout)
-        });
-        let _ = done.send(served);
-    });
-    (addr, result)
-}
-
-/// What `serve_lines` returned, within `SOON` after `what`.
-#[track_caller]
-fn lines_served(result: mpsc::Receiver<io::Result<u64>>, what: &str) -> io::Result<u64> {
-    result
-        .recv_timeout(SOON)
-        .unwrap_or_else(|_| panic!("serve_lines did not return within {SOON:?} after {what}"))
+        })
+    })
 }
 
 /// Reads reply lines until `count` of them have come; fails after `SOON`.
@@ -343,8 +325,8 @@ fn reply_lines(stream: &mut TcpStream, count: usize, what: &str) -> Vec<String> 
 
 #[test]
 fn ex14_3_a_line_written_one_byte_at_a_time_gets_one_reply() {
-    let (addr, result) = line_server(support::LIMIT);
-    let mut stream = support::connect(addr);
+    let server = line_server(support::LIMIT);
+    let mut stream = support::connect(server.addr);
     stream.set_nodelay(true).unwrap(); // each byte its own segment
     for byte in b"Hello network world\n" {
         stream.write_all(&[*byte]).unwrap();
@@ -356,13 +338,13 @@ fn ex14_3_a_line_written_one_byte_at_a_time_gets_one_reply() {
         "one line, however many segments it came in: one reply"
     );
     drop(stream);
-    assert_eq!(lines_served(result, "the client closed").ok(), Some(1));
+    assert_eq!(server.returned(SOON, "the client closed").ok(), Some(1));
 }
 
 #[test]
 fn ex14_3_two_lines_in_one_write_get_two_replies() {
-    let (addr, result) = line_server(support::LIMIT);
-    let mut stream = support::connect(addr);
+    let server = line_server(support::LIMIT);
+    let mut stream = support::connect(server.addr);
     stream.write_all(b"first\nsecond\n").unwrap();
     let replies = reply_lines(&mut stream, 2, "two lines in one write");
     assert_eq!(
@@ -371,16 +353,16 @@ fn ex14_3_two_lines_in_one_write_get_two_replies() {
         "two lines arrived in one segment (and one recv): two replies, in order"
     );
     drop(stream);
-    assert_eq!(lines_served(result, "the client closed").ok(), Some(2));
+    assert_eq!(server.returned(SOON, "the client closed").ok(), Some(2));
 }
 
 #[test]
 fn ex14_3_a_3000_byte_line_gets_one_reply() {
-    let (addr, result) = line_server(support::LIMIT);
+    let server = line_server(support::LIMIT);
     let long: String = (0..3000u32)
         .map(|i| (b'a' + (i % 26) as u8) as char)
         .collect();
-    let mut stream = support::connect(addr);
+    let mut stream = support::connect(server.addr);
     stream.write_all(format!("{long}\n").as_bytes()).unwrap();
     let replies = reply_lines(&mut stream, 1, "a line of 3000 bytes");
     assert!(
@@ -391,17 +373,17 @@ fn ex14_3_a_3000_byte_line_gets_one_reply() {
         replies.iter().map(String::len).collect::<Vec<_>>()
     );
     drop(stream);
-    assert_eq!(lines_served(result, "the client closed").ok(), Some(1));
+    assert_eq!(server.returned(SOON, "the client closed").ok(), Some(1));
 }
 
 #[test]
 fn ex14_3_a_close_in_the_middle_of_a_line_is_an_error() {
-    let (addr, result) = line_server(support::LIMIT);
-    let mut stream = support::connect(addr);
+    let server = line_server(support::LIMIT);
+    let mut stream = support::connect(server.addr);
     stream.write_all(b"whole\nhalf a li").unwrap();
     reply_lines(&mut stream, 1, "the whole line before the cut one");
     drop(stream); // FIN after 9 bytes of a line
-    match lines_served(result, "the client closed in the middle of a line") {
+    match server.returned(SOON, "the client closed in the middle of a line") {
         Err(error) => assert_eq!(
             error.kind(),
             io::ErrorKind::UnexpectedEof,
@@ -416,14 +398,12 @@ fn ex14_3_a_close_in_the_middle_of_a_line_is_an_error() {
 
 #[test]
 fn ex14_3_a_reset_is_the_error_it_returns() {
-    let (addr, result) = line_server(support::LIMIT);
-    let mut stream = support::connect(addr);
+    let server = line_server(support::LIMIT);
+    let mut stream = support::connect(server.addr);
     stream.write_all(b"then a reset\n").unwrap();
     reply_lines(&mut stream, 1, "the line before the reset");
-    let socket = socket2::Socket::from(stream);
-    socket.set_linger(Some(std::time::Duration::ZERO)).unwrap();
-    drop(socket); // RST instead of FIN
-    match lines_served(result, "the client reset the connection") {
+    graders::reset(stream); // RST instead of FIN
+    match server.returned(SOON, "the client reset the connection") {
         Err(error) => assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}"),
         Ok(lines) => {
             panic!("the client reset the connection, yet serve_lines returned Ok({lines})")
@@ -433,31 +413,13 @@ fn ex14_3_a_reset_is_the_error_it_returns() {
 
 #[test]
 fn ex14_3_a_client_that_never_reads_is_given_up_after_the_write_timeout() {
-    let (addr, result) = line_server(std::time::Duration::from_secs(1));
-    // The smallest receive buffer the kernel allows, set before connect: replies back up at once.
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(1).unwrap();
-    socket
-        .connect_timeout(&addr.into(), support::LIMIT)
-        .unwrap();
-    socket
-        .set_write_timeout(Some(std::time::Duration::from_millis(500)))
-        .unwrap();
+    let server = line_server(std::time::Duration::from_secs(1));
     let mut lines = vec![b'y'; 64 * 1024];
     for end in (1023..lines.len()).step_by(1024) {
         lines[end] = b'\n'; // 64 lines of 1023 bytes
     }
-    let mut sent = 0;
-    while sent < 20_000_000 {
-        match socket.send(&lines) {
-            Ok(n) => sent += n,
-            Err(_) => break,
-        }
-    }
-    match lines_served(
-        result,
-        "the write timeout (1 s) of a client that never reads",
-    ) {
+    let socket = flood_without_reading(server.addr, &lines);
+    match server.returned(SOON, "the write timeout (1 s) of a client that never reads") {
         Err(error) => assert_eq!(
             error.kind(),
             io::ErrorKind::TimedOut,

@@ -7,7 +7,8 @@ mod support;
 use std::io::{ErrorKind, Read, Write};
 use std::time::Duration;
 
-use echo_support::{read_echo, Rng};
+use echo_support::{assert_second_served_while_first_idles, read_echo, Rng};
+use support::graders::{self, flood_without_reading, in_thread, InThread, SOON};
 use support::{start_server, wait_for_line, LIMIT};
 
 const SERIAL: &str = env!("CARGO_BIN_EXE_echo_server");
@@ -178,105 +179,64 @@ fn descriptor_table(pid: u32) -> Vec<String> {
 
 // ---- Exercise 15.1: a thread per client --------------------------------------------------------
 
-/// How long a test waits for what a wrong `serve_each_on_a_thread` may never do.
-const SOON: Duration = Duration::from_secs(10);
-
 /// `serve_each_on_a_thread(clients)` on a fresh listener, in a thread.
-fn on_threads(
-    clients: usize,
-    write_timeout: Duration,
-) -> (
-    std::net::SocketAddr,
-    std::sync::mpsc::Receiver<std::io::Result<()>>,
-) {
-    let listener =
-        socket_steps::step3_listen::listening_socket("127.0.0.1:0".parse().unwrap(), 16).unwrap();
-    let addr = socket_steps::step2_bind::local_addr(&listener).unwrap();
-    listener.set_read_timeout(Some(LIMIT)).unwrap(); // bounds accept on Linux
-    let (done, result) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(socket_steps::threaded::serve_each_on_a_thread(
-            &listener,
-            clients,
-            write_timeout,
-        ));
-    });
-    (addr, result)
+fn on_threads(clients: usize, write_timeout: Duration) -> InThread<std::io::Result<()>> {
+    in_thread("serve_each_on_a_thread", Some(LIMIT), move |listener| {
+        socket_steps::threaded::serve_each_on_a_thread(listener, clients, write_timeout)
+    })
 }
 
 /// The server must return `Ok(())` once its clients have all gone, whatever became of each.
 #[track_caller]
-fn assert_all_gone(result: std::sync::mpsc::Receiver<std::io::Result<()>>, what: &str) {
-    match result.recv_timeout(SOON) {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => panic!(
+fn assert_all_gone(server: InThread<std::io::Result<()>>, what: &str) {
+    if let Err(error) = server.returned(SOON, what) {
+        panic!(
             "serve_each_on_a_thread returned the error {error:?} after {what}: a client's \
              failure ends its thread, not the server"
-        ),
-        Err(_) => panic!("serve_each_on_a_thread did not return within {SOON:?} after {what}"),
+        )
     }
 }
 
 #[test]
 fn ex15_1_serves_a_second_client_while_the_first_idles() {
-    let (addr, result) = on_threads(2, LIMIT);
-    let mut idle = support::connect(addr);
-    idle.write_all(b"first").unwrap();
-    read_echo(&mut idle, b"first", SOON).expect("the first client is answered");
-    let mut second = support::connect(addr);
-    second.write_all(b"second").unwrap();
-    read_echo(&mut second, b"second", SOON).expect(
+    let server = on_threads(2, LIMIT);
+    let clients = assert_second_served_while_first_idles(
+        server.addr,
+        SOON,
         "the second client is answered while the first stays connected and quiet: each client \
          needs a thread of its own, and accept must not wait for the first to finish",
     );
-    idle.write_all(b"still here").unwrap();
-    read_echo(&mut idle, b"still here", SOON).expect("and the first is still served");
-    drop((idle, second));
-    assert_all_gone(result, "both clients closed");
+    drop(clients);
+    assert_all_gone(server, "both clients closed");
 }
 
 #[test]
 fn ex15_1_a_reset_ends_that_client_only() {
-    let (addr, result) = on_threads(2, LIMIT);
-    let mut other = support::connect(addr);
-    let resetting = support::connect(addr);
+    let server = on_threads(2, LIMIT);
+    let mut other = support::connect(server.addr);
+    let resetting = support::connect(server.addr);
     (&resetting).write_all(&[b'x'; 50_000]).unwrap();
-    let socket = socket2::Socket::from(resetting);
-    socket.set_linger(Some(Duration::ZERO)).unwrap();
-    drop(socket); // RST instead of FIN
+    graders::reset(resetting); // RST instead of FIN
     other.write_all(b"after a reset").unwrap();
     read_echo(&mut other, b"after a reset", SOON).expect("the other client is still served");
     drop(other);
     assert_all_gone(
-        result,
+        server,
         "one client reset its connection and the other closed",
     );
 }
 
 #[test]
 fn ex15_1_returns_once_a_client_that_never_reads_is_given_up() {
-    let (addr, result) = on_threads(2, Duration::from_secs(1));
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(1).unwrap();
-    socket.connect_timeout(&addr.into(), LIMIT).unwrap();
-    socket
-        .set_write_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let chunk = vec![b'y'; 64 * 1024];
-    let mut sent = 0;
-    while sent < 20_000_000 {
-        match socket.send(&chunk) {
-            Ok(n) => sent += n,
-            Err(_) => break,
-        }
-    }
-    let mut reader = support::connect(addr);
+    let server = on_threads(2, Duration::from_secs(1));
+    let socket = flood_without_reading(server.addr, &[b'y'; 64 * 1024]);
+    let mut reader = support::connect(server.addr);
     reader.write_all(b"reads").unwrap();
     read_echo(&mut reader, b"reads", SOON).expect("a client that reads is served meanwhile");
     drop(reader);
     // The one that never reads stays connected: its thread gives up after its write timeout.
     assert_all_gone(
-        result,
+        server,
         "one client left and the other, still connected, missed its write timeout (1 s)",
     );
     drop(socket);
@@ -287,16 +247,10 @@ fn ex15_1_the_tutorials_python_client_talks_to_it() {
     let Some(python) = support::python3() else {
         return;
     };
-    let (addr, result) = on_threads(1, LIMIT);
-    let seed_client = support::python_file("seed_client.py");
-    let output = support::run(
-        python,
-        &[&seed_client, "127.0.0.1", &addr.port().to_string()],
-    );
-    support::assert_success(&output);
+    let server = on_threads(1, LIMIT);
     assert_eq!(
-        support::stdout(&output),
+        graders::seed_client_output(python, server.addr),
         "Client received: b'|From Server| Hello network world'\n"
     );
-    assert_all_gone(result, "the Python client closed");
+    assert_all_gone(server, "the Python client closed");
 }

@@ -106,6 +106,28 @@ pub fn assert_answers_within(addr: SocketAddr, what: &str, limit: Duration) {
     );
 }
 
+/// The lesson of the Many clients chapter, as exercises 15.1 and 17.3 grade it: a first client
+/// is answered, then stays connected and quiet; a second client must be answered meanwhile
+/// (`second_answered` is the failure message if not: it says why this exercise's server must),
+/// and then the first is served again. Each wait lasts at most `limit`. Returns both
+/// connections, still open.
+#[track_caller]
+pub fn assert_second_served_while_first_idles(
+    addr: SocketAddr,
+    limit: Duration,
+    second_answered: &str,
+) -> (TcpStream, TcpStream) {
+    let mut idle = super::support::connect(addr);
+    idle.write_all(b"first").unwrap();
+    read_echo(&mut idle, b"first", limit).expect("the first client is answered");
+    let mut second = super::support::connect(addr);
+    second.write_all(b"second").unwrap();
+    read_echo(&mut second, b"second", limit).expect(second_answered);
+    idle.write_all(b"still here").unwrap();
+    read_echo(&mut idle, b"still here", limit).expect("and the first is still served");
+    (idle, second)
+}
+
 /// A small deterministic pseudo-random generator (xorshift64*), so that a failure can be
 /// reproduced exactly. Not for cryptography; good enough to pick lengths and bytes.
 pub struct Rng(u64);

@@ -7,6 +7,7 @@
 mod skip;
 #[allow(unused_imports)] // Each test file uses only some of these helpers.
 pub use skip::{require, skip, strict};
+pub mod graders; // The classroom's server exercises: their function in a thread, hostile clients.
 
 // A test's probe in a child process: in a network namespace of its own, or as user nobody.
 #[cfg(target_os = "linux")]
