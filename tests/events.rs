@@ -242,6 +242,42 @@ fn at_its_cap_it_stops_accepting_and_says_so() {
     read_echo(&mut third, b"third", LIMIT).expect("the third client, after one left");
 }
 
+/// Out of file descriptors with clients waiting, the loop stops watching the listener for
+/// `ACCEPT_PAUSE` (100 ms), tries again, fails again: 50 tries in 5 s. The log says so twice
+/// (failures 1 and 50), and nothing in between: resuming after each pause is not news (it
+/// printed `accepting again` ten times a second, the whole log of the chapter's `ulimit -n 16`
+/// experiment).
+#[cfg(unix)]
+#[test]
+fn out_of_descriptors_the_log_stays_short() {
+    let command = format!("ulimit -n 16 && exec '{EVENTS}' 127.0.0.1:0 --quiet");
+    let server = start_server("sh", &["-c", &command]);
+    // More clients than free descriptors: the kernel completes every handshake, and the rest
+    // wait in the accept queue while `accept` fails with EMFILE.
+    let _clients: Vec<TcpStream> = (0..20).map(|_| support::connect(server.addr)).collect();
+    let first = server.wait_for("(failure 1 in a row)");
+    assert!(first.contains("Too many open files"), "{first}");
+    let deadline = std::time::Instant::now() + LIMIT;
+    let mut between = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = server
+            .lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no 50th failure within {LIMIT:?}; then: {between:?}"));
+        if line.contains("(failure 50 in a row)") {
+            break;
+        }
+        between.push(line);
+    }
+    assert!(
+        between.is_empty(),
+        "{} lines between the 1st and the 50th failed accept, e.g. {:?}",
+        between.len(),
+        between.first()
+    );
+}
+
 #[test]
 fn help_goes_to_stdout_and_bad_input_is_one_line() {
     let help = support::run(EVENTS, &["--help"]);

@@ -106,7 +106,8 @@ pub enum Event {
     Failed(SocketAddr, io::Error),
     /// `max_clients` connections are held: we stop accepting until one closes.
     Full(usize),
-    /// Below the cap (or past an accept failure) again: we accept again.
+    /// Below the cap again: we accept again. (Resuming after an accept failure's pause is not
+    /// logged: out of descriptors, that would be a line every [`ACCEPT_PAUSE`].)
     Accepting(usize),
     /// `accept` failed (e.g. `EMFILE`); we stop accepting for a moment. `repeats` counts the
     /// failures in a row.
@@ -368,7 +369,12 @@ mod linux {
                     .is_ok()
             {
                 self.accepting = true;
-                (self.log)(Event::Accepting(self.active));
+                // After the cap, say so once. After a failed accept we try again every
+                // ACCEPT_PAUSE, and a line each time would flood the log that `AcceptFailed`'s
+                // count keeps short: the next failure, or the next client, tells what happened.
+                if self.accept_failures == 0 {
+                    (self.log)(Event::Accepting(self.active));
+                }
             }
         }
 
