@@ -133,6 +133,18 @@ fn unreachable(call: &str, addr: SocketAddr, error: &io::Error) -> Option<String
     }
 }
 
+/// The error number of `EMSGSIZE`, a datagram too long to send, which has no `ErrorKind` of
+/// its own.
+fn message_too_long() -> i32 {
+    if cfg!(windows) {
+        10040 // WSAEMSGSIZE
+    } else if cfg!(any(target_os = "linux", target_os = "android")) {
+        90
+    } else {
+        40 // macOS and the BSDs
+    }
+}
+
 /// What holds a port, as far as the kernel's TCP table tells (Linux only).
 enum Holder {
     /// Only connections in TIME_WAIT: they go away by themselves.
@@ -256,6 +268,11 @@ pub fn udp_failed(addr: SocketAddr, error: io::Error) -> anyhow::Error {
              datagram; is `cargo run --bin udp_echo_server -- {addr}` running?"
         ),
         io::ErrorKind::InvalidInput if needs_scope_id(addr) => no_scope_id("send to", addr),
+        _ if error.raw_os_error() == Some(message_too_long()) => format!(
+            "cannot send to {addr}: the message is too long for one UDP datagram (EMSGSIZE): at \
+             most {} bytes; send a shorter one",
+            crate::udp::MAX_DATAGRAM
+        ),
         _ => unreachable("send to", addr, &error).unwrap_or_else(|| {
             format!(
                 "no answer from UDP server {addr}: check the address, and that this machine can \

@@ -177,6 +177,23 @@ fn the_udp_client_without_a_server_says_what_to_do() {
     assert!(err.contains("cargo run --bin udp_echo_server --"), "{err}");
 }
 
+/// A message longer than a datagram can carry fails in `send` itself (`EMSGSIZE`): nothing was
+/// sent, so the error is about the message, not about the server.
+#[test]
+#[cfg(target_os = "linux")]
+fn the_udp_client_says_when_a_message_is_too_long_for_a_datagram() {
+    let silent = udp_socket().unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let long = "x".repeat(socket_steps::udp::MAX_DATAGRAM + 1);
+    let output = support::run(env!("CARGO_BIN_EXE_udp_echo_client"), &[&addr, &long]);
+    let err = support::assert_clean_failure(&output);
+    assert!(
+        err.contains("too long for one UDP datagram (EMSGSIZE): at most 65507 bytes"),
+        "{err}"
+    );
+    assert!(!err.contains("no answer from"), "{err}");
+}
+
 // ANCHOR: loss
 #[test]
 #[cfg(target_os = "linux")]
