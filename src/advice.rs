@@ -72,6 +72,12 @@ fn explain_bind(
         io::ErrorKind::PermissionDenied => {
             format!("cannot bind {addr}: permission denied (EACCES); {retry}")
         }
+        io::ErrorKind::InvalidInput if transport == Transport::Tcp && addr.ip().is_multicast() => {
+            format!(
+                "cannot bind {addr}: {ip} is a multicast group (EINVAL): a TCP connection has \
+                 two ends, so it binds an address of this machine, e.g. 127.0.0.1"
+            )
+        }
         io::ErrorKind::InvalidInput if needs_scope_id(addr) => no_scope_id("bind", addr),
         io::ErrorKind::InvalidInput => format!(
             "cannot bind {addr}: this socket is already bound (EINVAL); a socket binds once, so \
@@ -83,11 +89,17 @@ fn explain_bind(
     anyhow::Error::new(error).context(advice)
 }
 
-/// Whether `addr` is an IPv6 link-local address (`fe80::/10`) without a scope id: such an
-/// address exists once per interface, so the kernel needs to know which one (`EINVAL` if not).
+/// Whether `addr` is an IPv6 link-local address (`fe80::/10`, or a multicast group of one link
+/// or one interface, `ff02::/16` and `ff01::/16`) without a scope id: such an address exists
+/// once per interface, so the kernel needs to know which one (`EINVAL` if not).
 fn needs_scope_id(addr: SocketAddr) -> bool {
     match addr {
-        SocketAddr::V6(v6) => (v6.ip().segments()[0] & 0xffc0) == 0xfe80 && v6.scope_id() == 0,
+        SocketAddr::V6(v6) => {
+            let first = v6.ip().segments()[0];
+            let link_local = (first & 0xffc0) == 0xfe80;
+            let local_multicast = (first & 0xff0f) == 0xff01 || (first & 0xff0f) == 0xff02;
+            (link_local || local_multicast) && v6.scope_id() == 0
+        }
         SocketAddr::V4(_) => false,
     }
 }
@@ -95,8 +107,8 @@ fn needs_scope_id(addr: SocketAddr) -> bool {
 /// The advice for a link-local address without its interface.
 fn no_scope_id(call: &str, addr: SocketAddr) -> String {
     format!(
-        "cannot {call} {addr}: a link-local address (fe80::/10) needs its interface, a scope \
-         id (EINVAL): e.g. `[{}%2]:{}` for interface 2, as `{LIST_INTERFACES}` numbers them",
+        "cannot {call} {addr}: a link-local address (fe80::/10, ff02::/16) needs its \
+         interface, a scope id (EINVAL): e.g. `[{}%2]:{}` for interface 2, as `{LIST_INTERFACES}` numbers them",
         addr.ip(),
         addr.port()
     )
@@ -532,6 +544,17 @@ mod tests {
         let text = bind_failed(addr, "step2_bind", io::ErrorKind::InvalidInput.into()).to_string();
         assert!(text.contains("needs its interface, a scope id"), "{text}");
         assert!(text.contains("[fe80::1%2]:0"), "{text}");
+        // A multicast group of one link is link-local too (UDP binds it with its interface);
+        // TCP cannot bind a group at all. Neither is "already bound".
+        let group: SocketAddr = "[ff02::1]:0".parse().unwrap();
+        let udp = udp_bind_failed(group, "udp_echo_server", io::ErrorKind::InvalidInput.into());
+        let udp = udp.to_string();
+        assert!(udp.contains("needs its interface, a scope id"), "{udp}");
+        let tcp = bind_failed(group, "step2_bind", io::ErrorKind::InvalidInput.into()).to_string();
+        assert!(tcp.contains("is a multicast group (EINVAL)"), "{tcp}");
+        for text in [udp, tcp] {
+            assert!(!text.contains("already bound"), "{text}");
+        }
     }
 
     #[test]
