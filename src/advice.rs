@@ -324,7 +324,23 @@ pub fn unix_bind_failed(path: &std::path::Path, program: &str, error: io::Error)
 pub fn unix_connect_failed(path: &std::path::Path, error: io::Error) -> anyhow::Error {
     let text = path.to_string_lossy();
     let shown = crate::cli::quote(&text);
-    let start = format!("`cargo run --bin unix_echo_server -- {text}`");
+    // A command to copy: with the path itself when it is short and needs no shell quoting
+    // (quoted once above, a long path is not written out twice); else with PATH for it.
+    let plain = text.chars().count() <= 40
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    let (start, list) = if plain {
+        (
+            format!("`cargo run --bin unix_echo_server -- {text}`"),
+            format!("`ls -l {text}`"),
+        )
+    } else {
+        (
+            "`cargo run --bin unix_echo_server -- PATH` with this path".to_string(),
+            "`ls -l PATH`".to_string(),
+        )
+    };
     let advice = match error.kind() {
         io::ErrorKind::NotFound => format!(
             "cannot connect to {shown}: there is no socket file at that path (ENOENT); start \
@@ -348,7 +364,7 @@ pub fn unix_connect_failed(path: &std::path::Path, error: io::Error) -> anyhow::
         ),
         io::ErrorKind::PermissionDenied => format!(
             "cannot connect to {shown}: connecting needs write permission on the socket file \
-             (EACCES); check `ls -l {text}`"
+             (EACCES); check {list}"
         ),
         _ => format!("cannot connect to {shown}"),
     };
@@ -536,6 +552,32 @@ mod tests {
             "longer than 220 characters:\n{}",
             too_long.join("\n")
         );
+    }
+
+    /// The command a refused Unix client suggests is one to copy: the path itself only when it is
+    /// short and plain; a long path is not written out a second time, nor one with a space or a
+    /// line break in it, which the shell would split.
+    #[test]
+    fn a_unix_client_suggests_a_command_that_can_be_copied() {
+        use io::ErrorKind::{ConnectionRefused, NotFound, PermissionDenied};
+        let short = std::path::Path::new("echo.sock");
+        let text = unix_connect_failed(short, NotFound.into()).to_string();
+        assert!(
+            text.contains("`cargo run --bin unix_echo_server -- echo.sock`"),
+            "{text}"
+        );
+        let long = "a".repeat(107);
+        for odd in [long.as_str(), "my socket", "new\nline.sock"] {
+            let path = std::path::Path::new(odd);
+            for kind in [NotFound, ConnectionRefused, PermissionDenied] {
+                let text = unix_connect_failed(path, kind.into()).to_string();
+                assert!(
+                    !text.contains(&format!("-- {odd}`")) && !text.contains(&format!("-l {odd}`")),
+                    "{text}"
+                );
+                assert!(text.chars().count() <= 200, "{text}");
+            }
+        }
     }
 
     #[test]
