@@ -68,72 +68,29 @@ fn help_goes_to_stdout_and_bad_options_fail_cleanly() {
 #[cfg(target_os = "linux")]
 #[test]
 fn each_await_is_a_readiness_wait_under_strace() {
-    let found = std::process::Command::new("strace").arg("-V").output();
-    if !found.is_ok_and(|o| o.status.success()) {
-        return support::skip("strace is not installed (apt-get install strace)");
-    }
     let calls = "epoll_ctl,epoll_wait,epoll_pwait,epoll_pwait2,accept4,recvfrom,sendto";
-    let dir = tempfile::tempdir().expect("a temporary directory"); // removed when dropped
-    let log = dir.path().join("strace.txt");
-    let log_name = log.to_str().expect("a UTF-8 temporary path").to_string();
-    let trace_calls = format!("trace={calls}");
-    let mut server = start_server(
-        "strace",
-        &[
-            "-f",
-            "-qq",
-            "-o",
-            &log_name,
-            "-e",
-            &trace_calls,
-            ASYNC,
-            "127.0.0.1:0",
-        ],
-    );
-    let mut client = support::connect(server.addr);
+    let Some(traced) = support::strace::start(ASYNC, &["127.0.0.1:0"], calls) else {
+        return support::skip("strace is not installed (apt-get install strace)");
+    };
+    let mut client = support::connect(traced.server.addr);
     client.write_all(b"Hello network world").unwrap();
     read_echo(&mut client, b"Hello network world", LIMIT).unwrap();
     // We close only once the server's task has gone back to sleep (its next `recvfrom` found
-    // nothing), so that the trace always tells the same story. strace writes each line as it
-    // goes; we read its log until the line is there (a poll with a deadline).
-    let asleep = |log: &str| {
+    // nothing), so that the trace always tells the same story.
+    traced.wait_until("an EAGAIN in the trace", LIMIT, |log| {
         log.split("|From Server| ").nth(1).is_some_and(|after| {
             after
                 .lines()
                 .any(|l| l.contains("recvfrom(") && l.contains("EAGAIN"))
         })
-    };
-    support::poll_until("an EAGAIN in the trace", LIMIT, || {
-        std::fs::read_to_string(&log)
-            .is_ok_and(|log| asleep(&log))
-            .then_some(())
     });
     drop(client);
-    wait_for_line(&server.lines, "closed its side");
-    // Stop the server (strace's child: killing strace would only detach it), so that strace
-    // finishes the trace and exits.
-    let strace = server.child.id();
-    let children = std::fs::read_to_string(format!("/proc/{strace}/task/{strace}/children"))
-        .expect("strace's children");
-    let pid = children
-        .split_whitespace()
-        .next()
-        .expect("the traced server");
-    let killed = std::process::Command::new("kill")
-        .arg(pid)
-        .status()
-        .expect("kill(1)");
-    assert!(killed.success(), "could not stop the server {pid}");
-    assert!(!server.wait_for_exit(), "the server ends by a signal");
-    let text = std::fs::read_to_string(&log).expect("strace's log");
+    wait_for_line(&traced.server.lines, "closed its side");
+    let text = traced.finish();
     // Everything the server did, in order.
-    let position = |needle: &str, from: usize| -> usize {
-        text[from..]
-            .find(needle)
-            .map(|at| at + from)
-            .unwrap_or_else(|| panic!("no `{needle}` after byte {from} in the trace:\n{text}"))
-    };
-    let line_at = |at: usize| text[at..].lines().next().unwrap_or("");
+    let trace = support::strace::InOrder { text: &text };
+    let position = |needle: &str, from: usize| trace.position(needle, from);
+    let line_at = |at: usize| trace.line_at(at);
     // The runtime waits for the listener to be readable (`epoll_wait`), and only then accepts
     // (`accept4`, which makes the new socket non-blocking at once)...
     let waited = position("epoll_wait(", 0);

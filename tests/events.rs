@@ -377,3 +377,51 @@ fn ex17_3_the_tutorials_python_client_talks_to_it() {
     );
     assert_finished(server);
 }
+
+/// The chapter's claim, checked: after a short read the event loop goes back to `epoll_wait`
+/// without the `recvfrom` that would only say EAGAIN (level-triggered epoll reports the socket
+/// again when more comes), so each message costs one `recvfrom` and one `sendmsg`: one call
+/// fewer than tokio's edge-triggered loop (`each_await_is_a_readiness_wait_under_strace`).
+#[cfg(target_os = "linux")]
+#[test]
+fn each_message_costs_one_recvfrom_and_one_sendmsg_under_strace() {
+    let calls = "recvfrom,sendto,sendmsg";
+    let Some(traced) = support::strace::start(EVENTS, &["127.0.0.1:0"], calls) else {
+        return support::skip("strace is not installed (apt-get install strace)");
+    };
+    let mut client = support::connect(traced.server.addr);
+    // Each message waits until the server, having answered the one before, sleeps in
+    // `epoll_wait`: each arrives on its own, and whatever the server does after a reply (another
+    // `recvfrom`, or none) is in the trace before the next message comes.
+    for message in [&b"Hello network world"[..], b"and once more"] {
+        client.write_all(message).unwrap();
+        read_echo(&mut client, message, LIMIT).unwrap();
+        traced.wait_until_idle_in_epoll_wait(LIMIT);
+    }
+    drop(client);
+    wait_for_line(&traced.server.lines, "closed its side");
+    let text = traced.finish();
+    let receives: Vec<&str> = text.lines().filter(|l| l.contains("recvfrom(")).collect();
+    assert_eq!(
+        receives.len(),
+        3,
+        "one recvfrom per message, one for the end of file:\n{text}"
+    );
+    assert!(
+        receives[0].contains("Hello network world") && receives[1].contains("and once more"),
+        "{text}"
+    );
+    assert!(
+        receives[2].ends_with("= 0"),
+        "the last recvfrom is the end of file:\n{text}"
+    );
+    assert!(
+        !text.contains("EAGAIN"),
+        "no call waited for nothing:\n{text}"
+    );
+    let replies = text
+        .lines()
+        .filter(|l| l.contains("sendmsg(") && l.contains("|From Server| "))
+        .count();
+    assert_eq!(replies, 2, "one sendmsg per reply:\n{text}");
+}

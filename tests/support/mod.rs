@@ -21,6 +21,8 @@ pub use child::{
 #[cfg(target_os = "linux")]
 mod dns_stub;
 #[cfg(target_os = "linux")]
+pub mod strace;
+#[cfg(target_os = "linux")]
 #[allow(unused_imports)]
 pub use dns_stub::dns_stub;
 
