@@ -8,14 +8,14 @@
 //! IPv4 (20 bytes without options)            TCP (20 bytes without options)
 //!  0  version (4 bits) | header length (4)    0  source port (2 bytes)
 //!  2  total length (2 bytes)                  2  destination port (2)
-//!  9  protocol: 6 TCP, 17 UDP                 4  sequence number (4)
+//!  9  protocol: 6 TCP, 17 UDP, 1 ICMP         4  sequence number (4)
 //! 12  source address (4)                      8  acknowledgement number (4)
 //! 16  destination address (4)                12  data offset (4 bits): header length / 4
 //!                                            13  flags: CWR ECE URG ACK PSH RST SYN FIN
 //! IPv6 (40 bytes, fixed)                     14  window (2)
 //!  0  version (4 bits) ...                   20  options (MSS, window scale...), then data
 //!  4  payload length (2 bytes)
-//!  6  next header: 6 TCP, 17 UDP             UDP (8 bytes)
+//!  6  next header: 6 TCP, 17 UDP, 58 ICMPv6  UDP (8 bytes)
 //!  8  source address (16)                     0  source port, 2 destination port
 //! 24  destination address (16)                4  length (header + data), 6 checksum
 //! ```
