@@ -18,7 +18,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use echo_support::{assert_answers, assert_answers_within, check_echo, read_echo, Rng};
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::Socket;
+use support::graders::flood_without_reading;
 use support::{start_server, wait_for_line, Server, LIMIT};
 
 /// An echo server binary, and how the fault tests start it.
@@ -154,37 +155,6 @@ fn a_client_that_connects_and_closes_without_sending() {
     });
 }
 
-/// A client that sends 10 MB and never reads: once the replies fill its receive buffer and the
-/// server's send buffer, the server's `send` blocks. Without a write timeout it would block
-/// forever, and (for the serial server) so would every later client. Returns the connection,
-/// still open: the caller keeps it while the next client asks, so the server must give up on
-/// its own.
-///
-/// `receive_buffer` is our `SO_RCVBUF`, set before connect so that it also limits the TCP window:
-/// the server's replies fill it at once (setting it also turns off Linux's buffer autotuning).
-fn send_10_mb_without_reading(server: &Server, receive_buffer: usize) -> TcpStream {
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(receive_buffer).unwrap();
-    socket
-        .connect_timeout(&SockAddr::from(server.addr), LIMIT)
-        .unwrap();
-    socket
-        .set_write_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let mut stream = TcpStream::from(socket);
-    let chunk = vec![b'y'; 64 * 1024];
-    let mut sent = 0;
-    while sent < 10_000_000 {
-        match stream.write(&chunk) {
-            Ok(n) => sent += n,
-            // A timeout: the server stopped reading, and its receive buffer and our send buffer
-            // are full. An error: the server already gave up and closed. Either way, stop.
-            Err(_) => break,
-        }
-    }
-    stream
-}
-
 #[test]
 fn serial_survives_a_client_that_sends_10_mb_without_reading() {
     // The smallest receive buffer the kernel allows: the window opens a few bytes at a time, so a
@@ -196,7 +166,7 @@ fn serial_survives_a_client_that_sends_10_mb_without_reading() {
         "serial",
         "10 MB sent without reading",
         LIMIT,
-        |server| send_10_mb_without_reading(server, 1),
+        |server| flood_without_reading(server.addr, &[b'y'; 64 * 1024]),
     );
 }
 
@@ -210,7 +180,7 @@ fn concurrent_servers_survive_a_client_that_sends_10_mb_without_reading() {
         let server = kind.start(&["--write-timeout=3"]);
         // The smallest receive buffer the kernel allows: the hardest case, where the window
         // opens a few bytes at a time.
-        let kept = send_10_mb_without_reading(&server, 1);
+        let kept = flood_without_reading(server.addr, &[b'y'; 64 * 1024]);
         // Other clients are served meanwhile...
         assert_answers(
             server.addr,

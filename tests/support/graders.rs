@@ -85,15 +85,19 @@ impl<T> InThread<T> {
     }
 }
 
-/// A client that sends and never reads, until the server stops reading it; returns its socket,
-/// still connected and never read, for the caller to keep while it checks that the server gives
-/// up on it by itself (its write timeout) and goes on.
+/// A client that sends up to 10 MB and never reads: once the replies fill its receive buffer and
+/// the server's send buffer, the server's `send` blocks. Without a write timeout it would block
+/// for ever, and (for a server of one client at a time) so would every later client. Returns the
+/// connection, still open and never read: the caller keeps it while the next client asks, so the
+/// server must give up on it by itself.
 ///
-/// We set the smallest receive buffer the kernel allows before connect, so that it also limits
-/// the TCP window: the server's replies back up at once. Then we send `chunk` again and again,
-/// each send with a 500 ms timeout, until a send times out (the server stopped reading: its
-/// receive buffer and our send buffer are full), fails (the server gave up and closed), or 20 MB
-/// went out (a server that never stops reading is not held up by us for ever).
+/// We set the smallest receive buffer the kernel allows (`SO_RCVBUF`) before connect, so that it
+/// also limits the TCP window: the server's replies fill it at once (setting it also turns off
+/// Linux's buffer autotuning), and the window opens a few bytes at a time, so that a timeout per
+/// `send` call, instead of a deadline per reply, would be renewed for ever. Then we send `chunk`
+/// again and again, each send with a 500 ms timeout, until one times out (the server stopped
+/// reading: its receive buffer and our send buffer are full), fails (the server gave up and
+/// closed), or 10 MB went out.
 pub fn flood_without_reading(addr: SocketAddr, chunk: &[u8]) -> Socket {
     let socket = Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     socket.set_recv_buffer_size(1).unwrap();
@@ -102,7 +106,7 @@ pub fn flood_without_reading(addr: SocketAddr, chunk: &[u8]) -> Socket {
         .set_write_timeout(Some(Duration::from_millis(500)))
         .unwrap();
     let mut sent = 0;
-    while sent < 20_000_000 {
+    while sent < 10_000_000 {
         match socket.send(chunk) {
             Ok(n) => sent += n,
             Err(_) => break,
