@@ -269,30 +269,39 @@ fn a_step_s_pcap_file_is_one_tcpdump_reads() {
     );
 }
 
-#[test]
-fn without_the_privilege_a_step_prints_the_advice_and_runs_as_usual() {
-    // As root (CI), `support::unprivileged` runs the program as user `nobody`.
-    let child = support::unprivileged(STEP4)
-        .args(["127.0.0.1:0", "--with-client", "--wire"])
+/// Runs `program ARGS` as a user who may not capture (`support::unprivileged`: `nobody` when we
+/// are root, as in CI) and checks that it prints one line of advice on stderr, still does its
+/// work (stdout has every `expected`) and shows no packet.
+fn advice_without_the_privilege(program: &str, args: &[&str], expected: &[&str]) {
+    let name = std::path::Path::new(program)
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("a program's name");
+    let child = support::unprivileged(program)
+        .args(args)
         .spawn()
-        .expect("start step4_accept");
-    let output = support::wait_with_limit(child, STEP4);
+        .unwrap_or_else(|e| panic!("start {name}: {e}"));
+    let output = support::wait_with_limit(child, program);
     support::assert_success(&output);
     let stderr = support::stderr(&output);
     if !support::is_root() && !stderr.contains("CAP_NET_RAW") {
         return support::skip("this user may capture packets, so there is no advice to see");
     }
     assert_eq!(stderr.lines().count(), 1, "one line of advice:\n{stderr}");
-    support::assert_contains_all(
-        &stderr,
-        &["needs CAP_NET_RAW", "sudo target/debug/step4_accept"],
-    );
+    let sudo = format!("sudo target/debug/{name}");
+    support::assert_contains_all(&stderr, &["needs CAP_NET_RAW", &sudo]);
     let stdout = support::stdout(&output);
-    support::assert_contains_all(&stdout, &["accept(fd 3)", "Next: "]);
+    support::assert_contains_all(&stdout, expected);
     assert!(
         !stdout.contains("wire:"),
         "no packets without the privilege:\n{stdout}"
     );
+}
+
+#[test]
+fn without_the_privilege_a_step_prints_the_advice_and_runs_as_usual() {
+    let args = ["127.0.0.1:0", "--with-client", "--wire"];
+    advice_without_the_privilege(STEP4, &args, &["accept(fd 3)", "Next: "]);
 }
 
 #[test]
@@ -597,25 +606,8 @@ fn udp_to_a_closed_port_shows_the_icmp_error_and_tcpdump_reads_it() {
 #[test]
 fn without_the_privilege_the_udp_client_prints_the_advice_and_runs_as_usual() {
     let server = support::start_server(UDP_SERVER, &["127.0.0.1:0"]);
-    let child = support::unprivileged(UDP_CLIENT)
-        .args([&server.addr.to_string(), "--wire"])
-        .spawn()
-        .expect("start udp_echo_client");
-    let output = support::wait_with_limit(child, UDP_CLIENT);
-    support::assert_success(&output);
-    let stderr = support::stderr(&output);
-    if !support::is_root() && !stderr.contains("CAP_NET_RAW") {
-        return support::skip("this user may capture packets, so there is no advice to see");
-    }
-    assert_eq!(stderr.lines().count(), 1, "one line of advice:\n{stderr}");
-    support::assert_contains_all(
-        &stderr,
-        &["needs CAP_NET_RAW", "sudo target/debug/udp_echo_client"],
-    );
-    let stdout = support::stdout(&output);
-    support::assert_contains_all(&stdout, &["Client received: '|From Server| Hello"]);
-    assert!(
-        !stdout.contains("wire:"),
-        "no packets without the privilege:\n{stdout}"
-    );
+    let args = [server.addr.to_string(), "--wire".to_string()];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let expected = ["Client received: '|From Server| Hello"];
+    advice_without_the_privilege(UDP_CLIENT, &args, &expected);
 }
