@@ -7,12 +7,16 @@
 //! We `connect` the UDP socket. That sends nothing; it fixes the peer, so the kernel drops
 //! datagrams from anybody else, and it lets us hear an ICMP "port unreachable": with no server
 //! running, `recv` fails at once with `ConnectionRefused` instead of waiting in silence.
+//!
+//! With `--wire` (Linux, as root) it shows the packets: none for `connect`, one datagram per
+//! `send` and one per answer, and with no server the ICMP error that refused ours.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use socket_steps::cli;
 use socket_steps::step1_create::{create_udp_socket, describe};
+use socket_steps::wire::{refused, Wire};
 use socket_steps::{advice, narrate, udp};
 
 /// How long we wait for each answer: UDP never tells us that a datagram was lost.
@@ -29,6 +33,8 @@ struct Args {
     connect: cli::Connect,
     #[command(flatten)]
     messages: cli::Messages,
+    #[command(flatten)]
+    wire: cli::WireFlags,
 }
 
 fn main() {
@@ -36,6 +42,8 @@ fn main() {
         let args: Args = cli::parse()?;
         let server = args.connect.addr()?;
         let messages = args.messages.or_seed();
+        let mut wire = Wire::start(&args.wire.options())?;
+        wire.watch(&[server.port()]);
         let socket = create_udp_socket(server)
             .with_context(|| format!("socket({}, SOCK_DGRAM) failed", udp::family_name(server)))?;
         let fd = describe(&socket);
@@ -50,6 +58,14 @@ fn main() {
              and gave us the address {})",
             socket.local_addr()?
         );
+        if wire.is_on() {
+            wire.show_timed("connect"); // whatever came in the meantime: nothing
+            if wire.shown().is_empty() {
+                println!(
+                    "    wire: no packet: no handshake; the server hears of us with our first datagram"
+                );
+            }
+        }
         socket.set_read_timeout(Some(ANSWER_TIMEOUT))?;
         for message in &messages {
             let sent = socket
@@ -59,13 +75,21 @@ fn main() {
                 "send({fd}, {}) -> {sent}: one datagram",
                 narrate::bytes(message.len())
             );
-            let datagram = udp::receive_datagram(&socket, udp::MAX_DATAGRAM)
-                .map_err(|error| advice::udp_failed(server, error))?;
+            wire.show("send", 1);
+            let datagram = match udp::receive_datagram(&socket, udp::MAX_DATAGRAM) {
+                Ok(datagram) => datagram,
+                Err(error) => {
+                    // A refusal came as an ICMP error: show it, then say what it means.
+                    wire.show_until("recv", refused);
+                    return Err(advice::udp_failed(server, error));
+                }
+            };
             println!(
                 "recv({fd}) -> {} from {}",
                 narrate::bytes(datagram.bytes.len()),
                 datagram.from
             );
+            wire.show("recv", 1);
             println!("Client received: {}", udp::preview(&datagram.bytes));
         }
         println!("close({fd})");

@@ -4,11 +4,13 @@
 //! serving: create a `SOCK_DGRAM` socket and bind it. No listen, no accept: every client's
 //! datagrams arrive on the same socket, each with its sender's address, and we answer each one
 //! with `|From Server| ` in front, sent back to that address. The buffer is the seed's 1024
-//! bytes: send a longer datagram and watch its tail disappear.
+//! bytes: send a longer datagram and watch its tail disappear. With `--wire` (Linux, as root) it
+//! shows each datagram on the wire too: one per `sendto`, and no handshake.
 
 use socket_steps::cli;
 use socket_steps::step1_create::{create_udp_socket, describe};
 use socket_steps::step2_bind::bind;
+use socket_steps::wire::{datagram_to, Wire};
 use socket_steps::{advice, narrate, udp};
 
 /// The tutorial's echo server, over UDP: create, bind, then answer each datagram.
@@ -21,12 +23,15 @@ struct Args {
     common: cli::Common,
     #[command(flatten)]
     listen: cli::Listen,
+    #[command(flatten)]
+    wire: cli::WireFlags,
 }
 
 fn main() {
     cli::run_main(|| {
         let args: Args = cli::parse()?;
         let addr = args.listen.addr()?;
+        let mut wire = Wire::start(&args.wire.options())?;
         let socket = create_udp_socket(addr)?;
         let fd = describe(&socket);
         println!(
@@ -38,6 +43,7 @@ fn main() {
         let socket = std::net::UdpSocket::from(socket);
         let local = socket.local_addr()?;
         println!("bind({fd}, {local}) -> ok");
+        wire.watch(&[local.port()]);
         println!(
             "listening on {local} (UDP: no listen(2), no accept(2); every datagram arrives on {fd})"
         );
@@ -57,6 +63,7 @@ fn main() {
                     datagram.from,
                     udp::preview(&datagram.bytes)
                 );
+                wire.show_until("recv_from", datagram_to(local.port()));
                 if datagram.truncated {
                     println!(
                         "  MSG_TRUNC: the datagram was longer than our {} bytes; the kernel \
@@ -66,7 +73,8 @@ fn main() {
                 }
             }
             udp::Event::Replied(datagram, length, sent) => {
-                println!("send_to({fd}, {length} bytes, {}) -> {sent}", datagram.from)
+                println!("send_to({fd}, {length} bytes, {}) -> {sent}", datagram.from);
+                wire.show("send_to", 1);
             }
             udp::Event::ReplyFailed(datagram, error) => {
                 println!("send_to({fd}, {}) failed: {error}", datagram.from)

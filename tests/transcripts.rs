@@ -610,6 +610,46 @@ fn udp_echo_server_and_client() {
     ]);
 }
 
+/// The UDP pair on the wire: the client's datagrams and the answers, then the client again, sent
+/// to a port where nothing is bound, and the ICMP error that refuses it.
+#[test]
+fn udp_echo_on_the_wire() {
+    if !can_capture() {
+        return;
+    }
+    check_wire(|| {
+        let server = start_server("udp_echo_server", &["127.0.0.1:0"]);
+        let addr = server.addr.to_string();
+        let args = [addr.as_str(), "Hello", "network world", "--wire"];
+        let client = support::run(exe("udp_echo_client"), &args);
+        vec![Transcript::new(
+            "udp_echo_client_wire",
+            "udp_echo_client",
+            &args,
+            &client,
+        )]
+    });
+    check_wire(|| {
+        // Bound, then closed at once: a port where nothing is bound.
+        let nobody = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|socket| socket.local_addr())
+            .expect("a free UDP port")
+            .to_string();
+        let args = [nobody.as_str(), "--wire"];
+        let refused = support::run(exe("udp_echo_client"), &args);
+        assert_eq!(refused.status.code(), Some(1), "refused: exit status 1");
+        vec![Transcript {
+            name: "udp_echo_client_refused_wire",
+            command: command_line("udp_echo_client", &args),
+            output: format!(
+                "{}[stderr]\n{}",
+                support::stdout(&refused),
+                support::stderr(&refused)
+            ),
+        }]
+    });
+}
+
 /// Where the book shows the Unix-domain pair's socket: the programs' default for user 1000 in a
 /// login session (`$XDG_RUNTIME_DIR/socket-steps.sock`).
 #[cfg(unix)]
@@ -716,6 +756,8 @@ const CHECKED: &[&str] = &[
     "echo_server_wire",
     "echo_client_wire",
     "bench_echo_wire",
+    "udp_echo_client_wire",
+    "udp_echo_client_refused_wire",
     "nonblocking",
     "event_loop",
     "echo_server_events",

@@ -269,30 +269,39 @@ fn a_step_s_pcap_file_is_one_tcpdump_reads() {
     );
 }
 
-#[test]
-fn without_the_privilege_a_step_prints_the_advice_and_runs_as_usual() {
-    // As root (CI), `support::unprivileged` runs the program as user `nobody`.
-    let child = support::unprivileged(STEP4)
-        .args(["127.0.0.1:0", "--with-client", "--wire"])
+/// Runs `program ARGS` as a user who may not capture (`support::unprivileged`: `nobody` when we
+/// are root, as in CI) and checks that it prints one line of advice on stderr, still does its
+/// work (stdout has every `expected`) and shows no packet.
+fn advice_without_the_privilege(program: &str, args: &[&str], expected: &[&str]) {
+    let name = std::path::Path::new(program)
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("a program's name");
+    let child = support::unprivileged(program)
+        .args(args)
         .spawn()
-        .expect("start step4_accept");
-    let output = support::wait_with_limit(child, STEP4);
+        .unwrap_or_else(|e| panic!("start {name}: {e}"));
+    let output = support::wait_with_limit(child, program);
     support::assert_success(&output);
     let stderr = support::stderr(&output);
     if !support::is_root() && !stderr.contains("CAP_NET_RAW") {
         return support::skip("this user may capture packets, so there is no advice to see");
     }
     assert_eq!(stderr.lines().count(), 1, "one line of advice:\n{stderr}");
-    support::assert_contains_all(
-        &stderr,
-        &["needs CAP_NET_RAW", "sudo target/debug/step4_accept"],
-    );
+    let sudo = format!("sudo target/debug/{name}");
+    support::assert_contains_all(&stderr, &["needs CAP_NET_RAW", &sudo]);
     let stdout = support::stdout(&output);
-    support::assert_contains_all(&stdout, &["accept(fd 3)", "Next: "]);
+    support::assert_contains_all(&stdout, expected);
     assert!(
         !stdout.contains("wire:"),
         "no packets without the privilege:\n{stdout}"
     );
+}
+
+#[test]
+fn without_the_privilege_a_step_prints_the_advice_and_runs_as_usual() {
+    let args = ["127.0.0.1:0", "--with-client", "--wire"];
+    advice_without_the_privilege(STEP4, &args, &["accept(fd 3)", "Next: "]);
 }
 
 #[test]
@@ -475,4 +484,130 @@ fn ex20_4_the_packets_of_a_close_with_unread_data() {
          (right)",
         observed.source
     );
+}
+
+// ---- The UDP programs ----------------------------------------------------------------------
+
+const UDP_SERVER: &str = env!("CARGO_BIN_EXE_udp_echo_server");
+const UDP_CLIENT: &str = env!("CARGO_BIN_EXE_udp_echo_client");
+
+/// The `wire:` lines of `text` that are packets (not the capture's own remarks).
+fn packet_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|line| line.trim_start().starts_with("wire: ") && line.contains(" > "))
+        .collect()
+}
+
+/// A UDP port on loopback where nothing is bound: bound, then closed at once.
+fn closed_udp_port() -> SocketAddr {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap()
+}
+
+#[test]
+fn udp_shows_one_datagram_per_send_and_no_handshake() {
+    if wire(None).is_none() {
+        return;
+    }
+    let server = support::start_server(UDP_SERVER, &["127.0.0.1:0", "--wire"]);
+    let addr = server.addr.to_string();
+    let output = support::run(UDP_CLIENT, &[&addr, "Hello", "network world", "--wire"]);
+    support::assert_success(&output);
+    server.wait_for("send_to(");
+    server.wait_for("send_to(");
+    let text = support::stdout(&output);
+    let packets = packet_lines(&text);
+    let summary: Vec<String> = packets
+        .iter()
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words[4..].join(" ")
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "UDP len 5 send",
+            "UDP len 19 recv",
+            "UDP len 13 send",
+            "UDP len 27 recv"
+        ],
+        "one datagram per send, one per answer, and nothing else:\n{text}"
+    );
+    let at = positions(
+        &text,
+        &["connect(fd", "wire: no packet", "send(fd", " UDP "],
+    );
+    assert!(
+        at.windows(2).all(|pair| pair[0] < pair[1]),
+        "{at:?} in:\n{text}"
+    );
+    let log = server.stop();
+    let served: Vec<&str> = packet_lines(&log);
+    assert_eq!(served.len(), 4, "the server sees the same four:\n{log}");
+    assert!(
+        served[0].ends_with("recv_from") && served[1].ends_with("send_to"),
+        "{log}"
+    );
+}
+
+#[test]
+fn udp_to_a_closed_port_shows_the_icmp_error_and_tcpdump_reads_it() {
+    if wire(None).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory"); // removed when dropped
+    let file = dir.path().join("refused.pcap");
+    let nobody = closed_udp_port();
+    let output = support::run(
+        UDP_CLIENT,
+        &[
+            &nobody.to_string(),
+            "--wire",
+            "--pcap",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "refused: exit status 1");
+    support::assert_contains_all(&support::stderr(&output), &["no UDP server at"]);
+    let text = support::stdout(&output);
+    let packets = packet_lines(&text);
+    assert_eq!(packets.len(), 2, "our datagram and the error:\n{text}");
+    support::assert_contains_all(
+        packets[1],
+        &[
+            "127.0.0.1 > 127.0.0.1 ICMP    port unreachable for 127.0.0.1:",
+            &format!("> {nobody} UDP len 19 recv"),
+        ],
+    );
+    let tcpdump = match Command::new("tcpdump")
+        .args(["-n", "-r"])
+        .arg(&file)
+        .output()
+    {
+        Ok(output) => output,
+        Err(error) => return support::skip(&format!("no tcpdump here ({error})")),
+    };
+    let dump = String::from_utf8_lossy(&tcpdump.stdout);
+    assert!(
+        tcpdump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tcpdump.stderr)
+    );
+    let lines: Vec<&str> = dump.lines().collect();
+    assert_eq!(lines.len(), 2, "{dump}");
+    assert!(lines[0].contains("UDP, length 19"), "{dump}");
+    assert!(
+        lines[1].contains(&format!("udp port {} unreachable", nobody.port())),
+        "{dump}"
+    );
+}
+
+#[test]
+fn without_the_privilege_the_udp_client_prints_the_advice_and_runs_as_usual() {
+    let server = support::start_server(UDP_SERVER, &["127.0.0.1:0"]);
+    let args = [server.addr.to_string(), "--wire".to_string()];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let expected = ["Client received: '|From Server| Hello"];
+    advice_without_the_privilege(UDP_CLIENT, &args, &expected);
 }

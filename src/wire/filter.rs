@@ -11,22 +11,30 @@
 //!    arriving: we keep only the arriving one, so each packet appears once. The kernel tells the
 //!    program through "ancillary" loads at the magic offset `SKF_AD_OFF` (`SKF_AD_PKTTYPE`).
 //! 2. Is it on the loopback interface (`SKF_AD_IFINDEX`)?
-//! 3. Is it IPv4 or IPv6 (`SKF_AD_PROTOCOL`, the link layer's EtherType) carrying TCP or UDP?
-//! 4. Is one of its two ports one of ours? Other programs, and other tests running beside us,
-//!    use loopback too: we show only the step's own ports.
+//! 3. Is it IPv4 or IPv6 (`SKF_AD_PROTOCOL`, the link layer's EtherType) carrying TCP or UDP,
+//!    or an ICMP "destination unreachable", which quotes the packet it refuses?
+//! 4. Is one of its two ports one of ours (for an ICMP error: of the packet it quotes)? Other
+//!    programs, and other tests running beside us, use loopback too: we show only the step's
+//!    own ports.
 //!
 //! The socket is a `SOCK_DGRAM` packet socket, so the data starts at the IP header (the link
 //! header is removed): offset 0 is the IP version.
 
-use super::headers::{TCP, UDP};
+use super::headers::{ICMP, ICMPV6, ICMPV6_UNREACHABLE, ICMP_UNREACHABLE, TCP, UDP};
 
 // Classic BPF instruction codes (from `linux/bpf_common.h`): class | size | mode.
 const LD_W_ABS: u16 = 0x20; // A = 32-bit word at k
 const LD_H_ABS: u16 = 0x28; // A = 16-bit half-word at k
 const LD_B_ABS: u16 = 0x30; // A = byte at k
 const LD_H_IND: u16 = 0x48; // A = 16-bit half-word at X + k
+const LD_B_IND: u16 = 0x50; // A = byte at X + k
 const LDX_IMM: u16 = 0x01; // X = k
 const LDX_B_MSH: u16 = 0xb1; // X = 4 * (byte at k & 0x0f): an IPv4 header's length
+const AND: u16 = 0x54; // A = A & k
+const LSH: u16 = 0x64; // A = A << k
+const ADD: u16 = 0x04; // A = A + k
+const ADD_X: u16 = 0x0c; // A = A + X
+const TAX: u16 = 0x07; // X = A
 const JEQ: u16 = 0x15; // if A == k goto jt else goto jf
 const JSET: u16 = 0x45; // if A & k != 0 goto jt else goto jf
 const JA: u16 = 0x05; // goto k
@@ -72,11 +80,10 @@ pub fn drop_all() -> Vec<Insn> {
     }]
 }
 
-/// Where a jump goes: the next instruction, a few instructions ahead, or one of the labels.
+/// Where a jump goes: the next instruction, or one of the labels.
 #[derive(Clone, Copy)]
 enum To {
     Next,
-    Skip(u8),
     V4,
     V6,
     Ports,
@@ -100,26 +107,44 @@ pub fn program(ifindex: u32, ports: &[u16]) -> Vec<Insn> {
         Op(JEQ, V4, Next, ETH_P_IP),
         Op(JEQ, V6, Drop, ETH_P_IPV6),
     ];
-    // IPv4: the protocol at byte 9 is TCP or UDP; a fragment after the first has no ports (the
-    // fragment offset is the low 13 bits of bytes 6-7); the ports start after the IP header,
-    // whose length X takes from the low 4 bits of byte 0.
+    // IPv4: a fragment after the first has no ports (the fragment offset is the low 13 bits of
+    // bytes 6-7); what follows the IP header starts at X, taken from the low 4 bits of byte 0.
+    // For TCP or UDP (the protocol at byte 9), the ports are there.
     let v4 = ops.len();
     ops.extend([
-        Op(LD_B_ABS, Next, Next, 9),
-        Op(JEQ, Skip(1), Next, u32::from(TCP)),
-        Op(JEQ, Next, Drop, u32::from(UDP)),
         Op(LD_H_ABS, Next, Next, 6),
         Op(JSET, Drop, Next, 0x1fff),
         Op(LDX_B_MSH, Next, Next, 0),
+        Op(LD_B_ABS, Next, Next, 9),
+        Op(JEQ, Ports, Next, u32::from(TCP)),
+        Op(JEQ, Ports, Next, u32::from(UDP)),
+        Op(JEQ, Next, Drop, u32::from(ICMP)),
+        // ICMP: its type (at X) is "destination unreachable", and 8 bytes later the packet it
+        // refuses begins with an IPv4 header of its own, 4 × (its low 4 bits) long: its ports
+        // are at X + 8 + that length.
+        Op(LD_B_IND, Next, Next, 0),
+        Op(JEQ, Next, Drop, u32::from(ICMP_UNREACHABLE)),
+        Op(LD_B_IND, Next, Next, 8),
+        Op(AND, Next, Next, 0x0f),
+        Op(LSH, Next, Next, 2),
+        Op(ADD_X, Next, Next, 0),
+        Op(ADD, Next, Next, 8),
+        Op(TAX, Next, Next, 0),
         Op(JA, Ports, Ports, 0),
     ]);
-    // IPv6: the next header at byte 6 is TCP or UDP; the ports start at byte 40.
+    // IPv6: for TCP or UDP (the next header at byte 6) the ports start at byte 40. ICMPv6's
+    // "destination unreachable" (its type at byte 40) quotes a packet with a 40-byte IPv6
+    // header of its own after its 8 bytes: the ports at 40 + 8 + 40.
     let v6 = ops.len();
     ops.extend([
-        Op(LD_B_ABS, Next, Next, 6),
-        Op(JEQ, Skip(1), Next, u32::from(TCP)),
-        Op(JEQ, Next, Drop, u32::from(UDP)),
         Op(LDX_IMM, Next, Next, 40),
+        Op(LD_B_ABS, Next, Next, 6),
+        Op(JEQ, Ports, Next, u32::from(TCP)),
+        Op(JEQ, Ports, Next, u32::from(UDP)),
+        Op(JEQ, Next, Drop, u32::from(ICMPV6)),
+        Op(LD_B_ABS, Next, Next, 40),
+        Op(JEQ, Next, Drop, u32::from(ICMPV6_UNREACHABLE)),
+        Op(LDX_IMM, Next, Next, 88),
     ]);
     // The source port is at X + 0, the destination port at X + 2: keep the packet if either is
     // one of ours.
@@ -142,7 +167,6 @@ fn assemble(ops: &[Op], [v4, v6, ports]: [usize; 3]) -> Vec<Insn> {
     let (drop, keep) = (ops.len() - 2, ops.len() - 1);
     let target = |here: usize, to: To| match to {
         To::Next => here + 1,
-        To::Skip(n) => here + 1 + usize::from(n),
         To::V4 => v4,
         To::V6 => v6,
         To::Ports => ports,

@@ -8,14 +8,14 @@
 //! IPv4 (20 bytes without options)            TCP (20 bytes without options)
 //!  0  version (4 bits) | header length (4)    0  source port (2 bytes)
 //!  2  total length (2 bytes)                  2  destination port (2)
-//!  9  protocol: 6 TCP, 17 UDP                 4  sequence number (4)
+//!  9  protocol: 6 TCP, 17 UDP, 1 ICMP         4  sequence number (4)
 //! 12  source address (4)                      8  acknowledgement number (4)
 //! 16  destination address (4)                12  data offset (4 bits): header length / 4
 //!                                            13  flags: CWR ECE URG ACK PSH RST SYN FIN
 //! IPv6 (40 bytes, fixed)                     14  window (2)
 //!  0  version (4 bits) ...                   20  options (MSS, window scale...), then data
 //!  4  payload length (2 bytes)
-//!  6  next header: 6 TCP, 17 UDP             UDP (8 bytes)
+//!  6  next header: 6 TCP, 17 UDP, 58 ICMPv6  UDP (8 bytes)
 //!  8  source address (16)                     0  source port, 2 destination port
 //! 24  destination address (16)                4  length (header + data), 6 checksum
 //! ```
@@ -25,8 +25,22 @@
 //! `u16::from_be_bytes` and `u32::from_be_bytes`; a little-endian machine that read them as they
 //! lie in memory would see port 22467. (In C this is `ntohs` and `ntohl`.)
 //!
+//! One more kind of packet comes back to us: an ICMP error. When a UDP datagram reaches a port
+//! where nothing is bound, the receiving kernel answers with ICMP "destination unreachable"
+//! (ICMPv6 for IPv6), which quotes the start of the datagram it is about:
+//!
+//! ```text
+//! ICMP (after the IP header)                 ICMPv6 (after the IPv6 header)
+//!  0  type: 3 destination unreachable          0  type: 1 destination unreachable
+//!  1  code: 3 port unreachable                 1  code: 4 port unreachable
+//!  2  checksum (2), 4 unused (4)               2  checksum (2), 4 unused (4)
+//!  8  the refused packet: its IP header,       8  the refused packet: its IPv6 header,
+//!     then its UDP header and data                then its UDP header and data
+//! ```
+//!
 //! We decode only what the course sends: IPv4 and IPv6 without extension headers, carrying TCP or
-//! UDP. Anything else is `None`, never a panic: the bytes come from the network.
+//! UDP, and those ICMP errors. Anything else is `None`, never a panic: the bytes come from the
+//! network.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -34,18 +48,52 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 pub const TCP: u8 = 6;
 /// IP's number for UDP.
 pub const UDP: u8 = 17;
+/// IPv4's number for ICMP, the Internet Control Message Protocol: errors and `ping`.
+pub const ICMP: u8 = 1;
+/// IPv6's number for ICMPv6.
+pub const ICMPV6: u8 = 58;
+/// ICMP's type "destination unreachable".
+pub const ICMP_UNREACHABLE: u8 = 3;
+/// ICMPv6's type "destination unreachable".
+pub const ICMPV6_UNREACHABLE: u8 = 1;
 
 /// The headers of one packet, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
-    /// Where it comes from: the IP header's source address and the TCP/UDP source port.
+    /// Where it comes from: the IP header's source address and the TCP/UDP source port (port 0
+    /// for ICMP, which has no ports).
     pub src: SocketAddr,
     /// Where it goes.
     pub dst: SocketAddr,
-    /// TCP's header, or `None` for UDP.
+    /// TCP's header, or `None` for UDP and ICMP.
     pub tcp: Option<Tcp>,
-    /// How many bytes of data follow the headers (the "payload").
+    /// The ICMP error this packet is, or `None` for TCP and UDP.
+    pub icmp: Option<Icmp>,
+    /// How many bytes of data follow the headers (the "payload"): for UDP, the header's length
+    /// field minus its 8 bytes; for ICMP, the bytes of the quoted packet.
     pub payload_len: usize,
+}
+
+/// An ICMP (or ICMPv6) "destination unreachable": the kernel at `dst` of the packet it quotes
+/// says that packet could not be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Icmp {
+    /// ICMPv6 rather than ICMP (IPv4).
+    pub v6: bool,
+    /// Why, as the code says: 3 (ICMP) or 4 (ICMPv6) is "port unreachable", nothing bound there.
+    pub code: u8,
+    /// The headers of the refused packet, as the error quotes them.
+    pub about: Box<Packet>,
+}
+
+impl Icmp {
+    /// The error in words: `port unreachable`, or the code's number for the others.
+    pub fn words(&self) -> String {
+        match (self.v6, self.code) {
+            (false, 3) | (true, 4) => "port unreachable".to_string(),
+            (_, code) => format!("destination unreachable, code {code}"),
+        }
+    }
 }
 
 /// The fields of a TCP header that a lesson looks at.
@@ -113,43 +161,86 @@ impl Flags {
 }
 
 // ANCHOR: decode
-/// Decodes an IP packet (IPv4 or IPv6, as the first 4 bits say) carrying TCP or UDP.
+/// Decodes an IP packet (IPv4 or IPv6, as the first 4 bits say) carrying TCP or UDP, or an ICMP
+/// error about one.
 pub fn decode(packet: &[u8]) -> Option<Packet> {
+    decode_ip(packet, false)
+}
+
+/// [`decode`], for a whole packet or (`quoted`) the start of one that an ICMP error quotes.
+fn decode_ip(packet: &[u8], quoted: bool) -> Option<Packet> {
     match packet.first()? >> 4 {
-        4 => decode_ipv4(packet),
-        6 => decode_ipv6(packet),
+        4 => decode_ipv4(packet, quoted),
+        6 => decode_ipv6(packet, quoted),
         _ => None,
     }
 }
 
+/// The bytes of `packet` from `start` to `end`; a `quoted` packet may have lost its tail.
+fn part(packet: &[u8], start: usize, end: usize, quoted: bool) -> Option<&[u8]> {
+    match quoted {
+        true => packet.get(start..end.min(packet.len())),
+        false => packet.get(start..end),
+    }
+}
+
 /// IPv4: a header of `4 × (low 4 bits of byte 0)` bytes; the total length counts it too.
-fn decode_ipv4(packet: &[u8]) -> Option<Packet> {
+fn decode_ipv4(packet: &[u8], quoted: bool) -> Option<Packet> {
     let header_len = usize::from(packet.first()? & 0x0f) * 4;
     let total_len = usize::from(be16(packet, 2)?);
     let protocol = *packet.get(9)?;
     let src = Ipv4Addr::from(be32(packet, 12)?);
     let dst = Ipv4Addr::from(be32(packet, 16)?);
     // A frame may carry padding after the packet: the total length says where it ends.
-    let transport = packet.get(header_len..total_len)?;
-    decode_transport(protocol, src.into(), dst.into(), transport)
+    let transport = part(packet, header_len, total_len, quoted)?;
+    decode_transport(protocol, src.into(), dst.into(), transport, quoted)
 }
 
 /// IPv6: a fixed 40-byte header; the payload length counts only what follows it.
-fn decode_ipv6(packet: &[u8]) -> Option<Packet> {
+fn decode_ipv6(packet: &[u8], quoted: bool) -> Option<Packet> {
     let payload_len = usize::from(be16(packet, 4)?);
     let next_header = *packet.get(6)?;
     let src: [u8; 16] = packet.get(8..24)?.try_into().ok()?;
     let dst: [u8; 16] = packet.get(24..40)?.try_into().ok()?;
-    let transport = packet.get(40..40 + payload_len)?;
+    let transport = part(packet, 40, 40 + payload_len, quoted)?;
     let (src, dst) = (Ipv6Addr::from(src), Ipv6Addr::from(dst));
-    decode_transport(next_header, src.into(), dst.into(), transport)
+    decode_transport(next_header, src.into(), dst.into(), transport, quoted)
 }
 
-/// TCP or UDP, which both start with the two ports.
-fn decode_transport(protocol: u8, src: IpAddr, dst: IpAddr, segment: &[u8]) -> Option<Packet> {
+/// TCP or UDP, which both start with the two ports; or an ICMP error, which quotes a packet of
+/// ours behind its 8 bytes (a quoted packet is never itself an ICMP error).
+fn decode_transport(
+    protocol: u8,
+    src: IpAddr,
+    dst: IpAddr,
+    segment: &[u8],
+    quoted: bool,
+) -> Option<Packet> {
+    let unreachable = match protocol {
+        ICMP => ICMP_UNREACHABLE,
+        ICMPV6 => ICMPV6_UNREACHABLE,
+        _ => 0,
+    };
+    if unreachable != 0 && !quoted {
+        if *segment.first()? != unreachable {
+            return None;
+        }
+        let about = decode_ip(segment.get(8..)?, true)?;
+        return Some(Packet {
+            src: SocketAddr::new(src, 0),
+            dst: SocketAddr::new(dst, 0),
+            tcp: None,
+            icmp: Some(Icmp {
+                v6: protocol == ICMPV6,
+                code: *segment.get(1)?,
+                about: Box::new(about),
+            }),
+            payload_len: segment.len() - 8,
+        });
+    }
     let src = SocketAddr::new(src, be16(segment, 0)?);
     let dst = SocketAddr::new(dst, be16(segment, 2)?);
-    let (tcp, header_len) = match protocol {
+    let (tcp, payload_len) = match protocol {
         TCP => {
             // The data offset counts 32-bit words, like IPv4's header length.
             let header_len = usize::from(segment.get(12)? >> 4) * 4;
@@ -163,16 +254,17 @@ fn decode_transport(protocol: u8, src: IpAddr, dst: IpAddr, segment: &[u8]) -> O
                 mss,
                 window_scale,
             };
-            (Some(tcp), header_len)
+            (Some(tcp), segment.len().checked_sub(header_len)?)
         }
-        UDP => (None, 8),
+        // The length field counts the 8-byte header and the data (even where a quote was cut).
+        UDP => (None, usize::from(be16(segment, 4)?).checked_sub(8)?),
         _ => return None,
     };
-    let payload_len = segment.len().checked_sub(header_len)?;
     Some(Packet {
         src,
         dst,
         tcp,
+        icmp: None,
         payload_len,
     })
 }
@@ -303,6 +395,37 @@ pub(crate) mod tests {
         assert_eq!((udp.tcp, udp.payload_len), (None, 5));
     }
 
+    /// The ICMP "port unreachable" that came back when `UDP_V4`'s twin (from 127.0.0.1:39857
+    /// to 127.0.0.1:45999, where nothing was bound) was sent: type 3, code 3, then the datagram.
+    pub const UNREACHABLE_V4: &str = "45c0 003d f5e4 0000 4001 8619 7f00 0001 7f00 0001 0303 8b9b \
+        0000 0000 4500 0021 90dd 4000 4011 abec 7f00 0001 7f00 0001 9bb1 b3af 000d fe20 4865 \
+        6c6c 6f";
+    /// The same over IPv6, from [::1]:39858: ICMPv6 type 1, code 4.
+    const UNREACHABLE_V6: &str = "600f 4f38 003d 3a40 0000 0000 0000 0000 0000 0000 0000 0001 \
+        0000 0000 0000 0000 0000 0000 0000 0001 0104 f48d 0000 0000 6001 2543 000d 1140 0000 0000 \
+        0000 0000 0000 0000 0000 0001 0000 0000 0000 0000 0000 0000 0000 0001 9bb2 b3af 000d 0020 \
+        4865 6c6c 6f";
+
+    #[test]
+    fn an_icmp_error_quotes_the_refused_datagram() {
+        for (hex, v6, from) in [
+            (UNREACHABLE_V4, false, "127.0.0.1:39857"),
+            (UNREACHABLE_V6, true, "[::1]:39858"),
+        ] {
+            let packet = decode(&from_hex(hex)).unwrap();
+            let icmp = packet.icmp.expect("an ICMP error");
+            assert_eq!((icmp.v6, icmp.words()), (v6, "port unreachable".into()));
+            assert_eq!(icmp.about.src, from.parse().unwrap());
+            assert_eq!(icmp.about.dst.port(), 45999);
+            assert_eq!((icmp.about.payload_len, icmp.about.icmp), (5, None));
+        }
+        // A quote cut after the UDP header (a long datagram's is) still gives its length.
+        let mut cut = from_hex(UNREACHABLE_V4);
+        cut.truncate(cut.len() - 5);
+        cut[3] -= 5; // the ICMP packet's own total length: 61 bytes, now 56
+        assert_eq!(decode(&cut).unwrap().icmp.unwrap().about.payload_len, 5);
+    }
+
     #[test]
     fn short_or_strange_bytes_are_none_never_a_panic() {
         let syn = from_hex(SYN_V4);
@@ -311,8 +434,16 @@ pub(crate) mod tests {
         }
         assert_eq!(decode(&[0x55; 40]), None, "IP version 5");
         let mut icmp = from_hex(UDP_V4);
-        icmp[9] = 1;
-        assert_eq!(decode(&icmp), None, "ICMP is neither TCP nor UDP");
+        icmp[9] = ICMP;
+        assert_eq!(
+            decode(&icmp),
+            None,
+            "ICMP that is not an error about a packet"
+        );
+        let quote = from_hex(UNREACHABLE_V4);
+        for len in 0..quote.len() {
+            assert_eq!(decode(&quote[..len]), None, "ICMP cut at {len}");
+        }
     }
 
     #[test]

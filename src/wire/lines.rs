@@ -6,6 +6,14 @@
 //! wire: 127.0.0.1:41234 > 127.0.0.1:50007 PSH-ACK seq 1    ack 1    win 65536 len 19   send
 //! ```
 //!
+//! A UDP datagram has no numbers, only its length; an ICMP error has no ports, and names the
+//! datagram it refuses:
+//!
+//! ```text
+//! wire: 127.0.0.1:41234 > 127.0.0.1:50007 UDP     len 5                            send
+//! wire: 127.0.0.1 > 127.0.0.1 ICMP    port unreachable for 127.0.0.1:41234 > 127.0.0.1:50007 UDP len 5 recv
+//! ```
+//!
 //! Sequence numbers are *relative*, as `tcpdump` and Wireshark show them by default: each side
 //! starts its stream at a random 32-bit number (its SYN's `seq`), and we subtract it, so the
 //! first byte of data is byte 1 (the SYN itself counts as byte 0). An `ack` is the next byte the
@@ -84,6 +92,20 @@ impl Numbering {
 
     /// The line for `packet`, caused by `call` (e.g. `connect`), without the indentation.
     pub fn line(&mut self, packet: &Packet, call: &str) -> String {
+        if let Some(icmp) = &packet.icmp {
+            let about = &icmp.about;
+            let protocol = if about.tcp.is_some() { "TCP" } else { "UDP" };
+            return format!(
+                "wire: {} > {} {:<7} {} for {} > {} {protocol} len {} {call}",
+                packet.src.ip(),
+                packet.dst.ip(),
+                if icmp.v6 { "ICMPv6" } else { "ICMP" },
+                icmp.words(),
+                about.src,
+                about.dst,
+                about.payload_len
+            );
+        }
         let addresses = format!("{} > {}", packet.src, packet.dst);
         let len = match packet.payload_len {
             0 => String::new(),
@@ -110,7 +132,7 @@ impl Numbering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::headers::tests::{ACK_V4, HELLO_V4, SYN_ACK_V4, SYN_V4};
+    use crate::wire::headers::tests::{ACK_V4, HELLO_V4, SYN_ACK_V4, SYN_V4, UNREACHABLE_V4};
     use crate::wire::headers::{decode, from_hex};
 
     #[test]
@@ -141,5 +163,15 @@ mod tests {
         let numbers = numbering.relative(&hello).unwrap();
         assert_eq!(numbers.seq, 0);
         assert_eq!(numbers.window, 64, "no SYN seen: the field as it is");
+    }
+
+    #[test]
+    fn an_icmp_error_names_the_datagram_it_refuses() {
+        let packet = decode(&from_hex(UNREACHABLE_V4)).unwrap();
+        assert_eq!(
+            Numbering::default().line(&packet, "recv"),
+            "wire: 127.0.0.1 > 127.0.0.1 ICMP    port unreachable for 127.0.0.1:39857 > \
+             127.0.0.1:45999 UDP len 5 recv"
+        );
     }
 }

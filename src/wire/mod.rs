@@ -15,7 +15,7 @@
 //! The pieces, each a short lesson of its own:
 //! - [`capture`]: a packet socket (`AF_PACKET`) and a thread that reads it (Linux only),
 //! - [`filter`]: the classic BPF program that keeps only our packets, run by the kernel,
-//! - [`headers`]: reading the IP, TCP and UDP headers out of the bytes,
+//! - [`headers`]: reading the IP, TCP and UDP headers out of the bytes (and ICMP errors),
 //! - [`lines`]: relative sequence numbers and the one-line summary,
 //! - [`pcap`]: the file format,
 //! - [`diagram`]: a sequence diagram (SVG) drawn from the lines,
@@ -229,7 +229,8 @@ impl Live {
         let left = deadline.saturating_duration_since(Instant::now());
         match self.capture.packets.recv_timeout(left) {
             Ok(packet) => {
-                // The filter let through only TCP and UDP over IP: every packet decodes.
+                // The filter let through only TCP, UDP and ICMP errors over IP: every packet
+                // decodes.
                 if let Some(headers) = headers::decode(&packet.bytes) {
                     self.pending.push_back((packet.at, packet.bytes, headers));
                 }
@@ -287,6 +288,22 @@ pub fn closed(packets: &[Packet]) -> bool {
         && packets[second + 1..]
             .iter()
             .any(|p| p.dst == closer && has(p, headers::Flags::ACK))
+}
+
+/// A predicate for [`Wire::show_until`]: whether `packets` hold a UDP datagram to `port` (the
+/// one a `recvfrom(2)` on that port returned). An ICMP error that came before it is shown with it.
+pub fn datagram_to(port: u16) -> impl Fn(&[Packet]) -> bool {
+    move |packets| {
+        packets
+            .iter()
+            .any(|p| p.tcp.is_none() && p.icmp.is_none() && p.dst.port() == port)
+    }
+}
+
+/// Whether `packets` hold an ICMP error (a datagram of ours was refused). For
+/// [`Wire::show_until`].
+pub fn refused(packets: &[Packet]) -> bool {
+    packets.iter().any(|p| p.icmp.is_some())
 }
 
 /// Creates the `--pcap` file and writes its header.
