@@ -456,6 +456,8 @@ mod linux {
                 self.epoll
                     .modify(&connection.socket, slot as u64, Interest::Read)
                     .map_err(|error| Event::Failed(peer, error))?;
+                // Sooner than the reply's deadline if the idle timeout is the shorter one.
+                self.reschedule(slot);
             }
             Ok(())
         }

@@ -215,6 +215,56 @@ fn backpressure_pauses_a_client_and_resumes_when_it_reads() {
     wait_for_line(&server.lines, "closed its side after 2000000 bytes");
 }
 
+/// After backpressure the idle timeout holds again, even when it is shorter than the write
+/// timeout: a client that stopped reading, then took every reply and fell quiet, is closed once
+/// it has been quiet for the idle timeout (it was kept until the reply's deadline, an hour here).
+#[test]
+fn after_backpressure_a_quiet_client_is_closed_after_the_idle_timeout() {
+    let server = start_server(
+        EVENTS,
+        &["127.0.0.1:0", "--idle-timeout=1s", "--write-timeout=1h"],
+    );
+    let mut stream = support::connect(server.addr);
+    // Twice as much data as the server's send buffer can ever hold (`tcp_wmem`'s maximum), and
+    // ours grows only as we read: the replies cannot all wait in kernel buffers, so the server
+    // must stop reading from us.
+    let most_sent = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(2)?.parse::<usize>().ok())
+        .unwrap_or(4 << 20);
+    let data: Vec<u8> = (0..2 * most_sent + (1 << 20))
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect();
+    let mut writer = stream.try_clone().unwrap();
+    let sending = {
+        let data = data.clone();
+        std::thread::spawn(move || writer.write_all(&data))
+    };
+    // The client does not read for longer than the idle timeout (the scenario, not a wait for
+    // the server): meanwhile the server holds a reply it cannot send.
+    std::thread::sleep(Duration::from_millis(1500));
+    // Then it takes every reply. Each prefix has two `|` and the data none: what is not prefix
+    // is echoed data.
+    let (mut reply, mut bars) = (Vec::new(), 0);
+    let mut buffer = vec![0; 1 << 16];
+    while reply.len() - bars / 2 * PREFIX.len() < data.len() {
+        let got = stream.read(&mut buffer).expect("the replies");
+        assert!(got > 0, "closed before the last reply");
+        bars += buffer[..got].iter().filter(|&&b| b == b'|').count();
+        reply.extend_from_slice(&buffer[..got]);
+    }
+    echo_support::check_echo(&reply, &data).unwrap_or_else(|e| panic!("{e}"));
+    sending.join().unwrap().unwrap();
+    // ...and falls quiet: closed after the idle timeout, long before LIMIT.
+    let mut rest = [0; 16];
+    let closed = stream.read(&mut rest);
+    assert!(
+        matches!(closed, Ok(0)),
+        "a quiet client was not closed within {LIMIT:?} (idle timeout 1s): {closed:?}"
+    );
+    server.wait_for("timed out (quiet)");
+}
+
 #[test]
 fn at_its_cap_it_stops_accepting_and_says_so() {
     let server = start_server(EVENTS, &["127.0.0.1:0", "--max-clients=2"]);
