@@ -109,16 +109,31 @@ pub struct ServerLock {
 }
 
 impl ServerLock {
-    /// Writes into the lock file which socket file we bound at `path` (its device and inode
-    /// numbers), so that a later [`claim_path`] can tell our socket file from one that somebody
-    /// else put at the same path after we stopped.
+    /// Writes into the lock file which socket file we bound at `path` (see [`file_id`]), so that
+    /// a later [`claim_path`] can tell our socket file from one that somebody else put at the
+    /// same path after we stopped.
     pub fn mark(&mut self, path: &Path) -> io::Result<()> {
         use std::io::Write;
-        use std::os::unix::fs::MetadataExt;
         let socket_file = std::fs::symlink_metadata(path)?;
         self.file.set_len(0)?;
-        writeln!(self.file, "{} {}", socket_file.dev(), socket_file.ino())
+        writeln!(self.file, "{}", file_id(&socket_file))
     }
+}
+
+/// Which file this is, as the lock file records it: its device and inode numbers, and when its
+/// inode was made or last changed (ctime). The numbers alone are not enough: once our socket file
+/// is removed, the file system gives its inode number to the next new file, so a socket that
+/// another program binds at the same path may well have the same device and inode numbers
+/// (seen on ext4); its ctime is its own.
+fn file_id(metadata: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!(
+        "{} {} {}.{:09}",
+        metadata.dev(),
+        metadata.ino(),
+        metadata.ctime(),
+        metadata.ctime_nsec()
+    )
 }
 
 /// The lock file of the socket file `path`: the same name with `.lock` added.
@@ -135,10 +150,11 @@ pub fn lock_path(path: &Path) -> PathBuf {
 /// First the lock, `PATH.lock` beside the socket file, with `flock(2)` (`LOCK_EX | LOCK_NB`: never
 /// waits). If another server of ours holds it, that server is serving here: [`PathState::InUse`].
 /// With the lock ours, a socket file is stale when the lock file names it: an earlier server of
-/// ours bound it, wrote its device and inode numbers there ([`ServerLock::mark`]), and has
-/// stopped. Any other socket file is somebody else's: we never remove it unless `replace`
-/// (`--replace`), and we tell what a non-blocking `connect` finds there ([`Probe`]). A path that
-/// is not a socket is never removed, and is refused before we make a lock file beside it.
+/// ours bound it, wrote its device and inode numbers and its ctime there ([`ServerLock::mark`]),
+/// and has stopped. Any other socket file is somebody else's: we never remove it unless
+/// `replace` (`--replace`), and we tell what a non-blocking `connect` finds there ([`Probe`]). A
+/// path that is not a socket is never removed, and is refused before we make a lock file beside
+/// it.
 ///
 /// Asking "does connecting fail?" is not enough: a socket that is bound but not listening yet
 /// refuses too, and a busy server's full accept queue would make a blocking probe wait.
@@ -147,7 +163,6 @@ pub fn lock_path(path: &Path) -> PathBuf {
 ///
 /// This function corresponds to `open(2)`, `flock(2)`, `lstat(2)`, `connect(2)` and `unlink(2)`.
 pub fn claim_path(path: &Path, replace: bool) -> io::Result<(Option<ServerLock>, PathState)> {
-    use std::os::unix::fs::MetadataExt;
     // What we would never bind, we refuse before we make a lock file beside it: a path too long
     // for an address, and a path that is not a socket (`/tmp` would get a `/tmp.lock`).
     SockAddr::unix(path)?;
@@ -178,9 +193,9 @@ pub fn claim_path(path: &Path, replace: bool) -> io::Result<(Option<ServerLock>,
         }
         Err(error) => return Err(error),
     };
-    // Ours if the lock file names this very file: (device, inode) as `ServerLock::mark` wrote.
+    // Ours if the lock file names this very file, as `ServerLock::mark` wrote it.
     let recorded = std::fs::read_to_string(&lock.path).unwrap_or_default();
-    let ours = recorded.trim() == format!("{} {}", metadata.dev(), metadata.ino());
+    let ours = recorded.trim() == file_id(&metadata);
     let state = if !metadata.file_type().is_socket() {
         PathState::NotASocket
     } else if ours {

@@ -50,6 +50,7 @@ struct Args {
 fn main() {
     run_main(|| {
         let args: Args = cli::parse()?;
+        args.messages.refuse_empty()?;
         title("The client");
         // ANCHOR: connect
         let addrs = args.connect.addrs()?;

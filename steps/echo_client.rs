@@ -30,6 +30,7 @@ struct Args {
 fn main() {
     run_main(|| {
         let args: Args = cli::parse()?;
+        args.messages.refuse_empty()?;
         // ANCHOR: main
         let messages = args.messages.or_seed();
         let addrs = args.connect.addrs()?;

@@ -38,6 +38,7 @@ mod unix {
 
     pub fn talk() -> anyhow::Result<()> {
         let args: Args = cli::parse()?;
+        args.messages.refuse_empty()?;
         if args.path.path.is_none() {
             println!(
                 "no PATH given: talking to the default, {}",

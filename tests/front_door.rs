@@ -232,6 +232,26 @@ fn hostile_arguments_are_refused_without_a_panic() {
     }
 }
 
+/// An empty MESSAGE is refused by every client of a byte stream, before it connects: over TCP
+/// or a Unix stream socket an empty `send` sends nothing, and the client would wait for a reply
+/// in silence (30 s). The UDP client sends it: an empty datagram is a message.
+#[test]
+fn a_stream_client_refuses_an_empty_message() {
+    for program in programs() {
+        let help = help(&program, "-h");
+        if !help.contains("[MESSAGE]...") || program.starts_with("udp_") {
+            continue;
+        }
+        let to = if help.contains("[PATH]") {
+            "no-such.sock"
+        } else {
+            "127.0.0.1:9"
+        };
+        let error = refused(&program, &os(&[to, "first", ""]));
+        assert!(error.contains("MESSAGE 2 is empty"), "{program}: {error}");
+    }
+}
+
 #[test]
 fn both_servers_take_the_same_durations() {
     for program in ["echo_server", "echo_server_threaded"] {

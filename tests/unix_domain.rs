@@ -135,6 +135,55 @@ fn a_socket_that_is_not_ours_is_kept_unless_replace_says_so() -> io::Result<()> 
     Ok(())
 }
 
+/// Once our stale socket file is removed (by hand, or by a cleaner of /tmp), the file system gives
+/// its inode number to the next new file: a socket that another program then binds at the same
+/// path may have the very device and inode numbers that our lock file records (seen on ext4:
+/// our server removed that program's live socket as "a stale socket file of ours"). We make that
+/// case for sure by writing the other socket's numbers into our lock file where ours were; what
+/// else the lock file records about our file must still tell the two apart.
+#[test]
+fn a_socket_that_took_the_inode_number_of_ours_is_not_ours() -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("reused.sock");
+    let (lock, _) = claim_path(&path, false)?;
+    let mut lock = lock.expect("the lock is ours");
+    let server = unix_domain::listening_socket(&path, 5)?;
+    lock.mark(&path)?;
+    let ours = std::fs::symlink_metadata(&path)?;
+    let lock_path = lock.path.clone();
+    drop((lock, server));
+    wait_until_stale(&path);
+    std::fs::remove_file(&path)?;
+    // A real server runs for a while before it stops; here we wait until the file system's clock
+    // (coarse: a few milliseconds) has moved on since our file was made.
+    let probe = dir.path().join("clock");
+    support::poll_until("the file system's clock to move", PATIENCE, || {
+        std::fs::write(&probe, "").ok()?;
+        let now = std::fs::metadata(&probe).ok()?;
+        ((now.ctime(), now.ctime_nsec()) != (ours.ctime(), ours.ctime_nsec())).then_some(())
+    });
+    let _theirs = unix_domain::listening_socket(&path, 5)?;
+    let theirs = std::fs::symlink_metadata(&path)?;
+    // The lock file starts with the device and inode numbers: put theirs there.
+    let recorded = std::fs::read_to_string(&lock_path)?;
+    let rest: Vec<&str> = recorded.split_whitespace().skip(2).collect();
+    let forged = [theirs.dev().to_string(), theirs.ino().to_string()]
+        .into_iter()
+        .chain(rest.iter().map(|s| s.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    std::fs::write(&lock_path, format!("{forged}\n"))?;
+    let (_lock, state) = claim_path(&path, false)?;
+    assert_eq!(
+        state,
+        PathState::NotOurs(Probe::Answers),
+        "the other program's live socket was taken for ours (lock file: {forged})"
+    );
+    assert!(path.exists(), "the other program's socket file was removed");
+    Ok(())
+}
+
 /// A busy server's full accept queue would make a blocking `connect` wait; our probe does not.
 #[test]
 fn the_probe_of_a_busy_server_does_not_wait() -> io::Result<()> {

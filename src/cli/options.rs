@@ -97,6 +97,21 @@ pub struct Messages {
 }
 
 impl Messages {
+    /// For a client of a byte stream (TCP, a Unix stream socket): refuses an empty message. A
+    /// stream has no empty message: `send` of 0 bytes sends nothing, so no reply would come and
+    /// the client would wait for one in silence. (A UDP datagram may be empty: that client
+    /// does not call this.)
+    pub fn refuse_empty(&self) -> anyhow::Result<()> {
+        match self.messages.iter().position(String::is_empty) {
+            Some(index) => anyhow::bail!(
+                "MESSAGE {} is empty: over a stream an empty send sends nothing, so no reply \
+                 would come; give some text (udp_echo_client sends an empty datagram)",
+                index + 1
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// The messages given, or the seed's one message.
     pub fn or_seed(&self) -> Vec<String> {
         if self.messages.is_empty() {
