@@ -288,9 +288,11 @@ pub fn connect_abstract(name: &[u8]) -> io::Result<std::os::unix::net::UnixStrea
 }
 // ANCHOR_END: bind_abstract
 
-/// The path to use for `text` given on the command line: `@name` means the abstract `name`.
+/// The path to use for `text` given on the command line: `@name` means the abstract `name`,
+/// whatever bytes follow the `@` (a path need not be UTF-8, nor need a name).
 pub fn abstract_name(text: &Path) -> Option<&[u8]> {
-    text.to_str()?.strip_prefix('@').map(str::as_bytes)
+    use std::os::unix::ffi::OsStrExt;
+    text.as_os_str().as_bytes().strip_prefix(b"@")
 }
 
 /// What [`serve_forever`] did, for the server's log: each call, as the seed's server makes it.

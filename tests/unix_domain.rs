@@ -224,6 +224,19 @@ fn a_unix_stream_carries_bytes_like_tcp() -> io::Result<()> {
     std::fs::remove_file(&path)
 }
 
+/// `@` then any bytes is an abstract name, as any bytes are a path: `@caf\xe9` (Latin-1) made a
+/// file named `@caf\xe9` in the server and was taken for an abstract name in the client's error.
+#[test]
+fn an_abstract_name_need_not_be_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let latin1 = std::path::Path::new(std::ffi::OsStr::from_bytes(b"@caf\xe9"));
+    assert_eq!(unix_domain::abstract_name(latin1), Some(&b"caf\xe9"[..]));
+    assert_eq!(
+        unix_domain::abstract_name(std::path::Path::new("caf.sock")),
+        None
+    );
+}
+
 // ANCHOR: abstract
 #[test]
 #[cfg(target_os = "linux")]
