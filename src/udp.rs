@@ -85,19 +85,35 @@ pub struct Datagram {
 /// socket2's `recv_from_vectored` (`recvmsg(2)`) consumes it and returns the flags. socket2 writes
 /// into a `MaybeUninit` buffer that safe code may not read, which is why we peek first.
 ///
-/// Unix and Windows report truncation differently; the experiments that rely on this run on Unix.
+/// Windows reports a cut datagram differently: the peek fills the buffer with the datagram's
+/// head and then fails with `WSAEMSGSIZE`; socket2 turns that error of `recvmsg`'s equivalent
+/// into the truncated flag. We take the sender's address from that second call then. (Read
+/// from the documentation, not run: the experiments that rely on this run on Unix.)
 pub fn receive_datagram(socket: &UdpSocket, max: usize) -> io::Result<Datagram> {
     let mut head = vec![0; max];
-    let (received, from) = socket.peek_from(&mut head)?;
+    let (received, peeked_from) = match socket.peek_from(&mut head) {
+        Ok((received, from)) => (received, Some(from)),
+        Err(error) if cut_on_windows(&error) => (max, None),
+        Err(error) => return Err(error),
+    };
     head.truncate(received);
     let mut scratch = vec![MaybeUninit::<u8>::uninit(); max];
-    let (_, flags, _) =
+    let (_, flags, sender) =
         SockRef::from(socket).recv_from_vectored(&mut [MaybeUninitSlice::new(&mut scratch)])?;
+    let from = peeked_from
+        .or_else(|| sender.as_socket())
+        .ok_or_else(|| io::Error::other("a datagram from an address that is not IP"))?;
     Ok(Datagram {
         bytes: head,
         from,
         truncated: flags.is_truncated(),
     })
+}
+
+/// `WSAEMSGSIZE` (10040): on Windows, the datagram was longer than the buffer, which holds its
+/// head. Unix never fails a receive for that reason (it cuts, and says so in the flags).
+fn cut_on_windows(error: &io::Error) -> bool {
+    cfg!(windows) && error.raw_os_error() == Some(10040)
 }
 // ANCHOR_END: receive_datagram
 
