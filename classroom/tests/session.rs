@@ -96,6 +96,19 @@ fn read_until(lines: &Receiver<String>, wanted: &str, seen: &mut String) {
     }
 }
 
+/// Writes the solution of exercise 2.1 into the student copy, and waits until `watch` has
+/// graded it: "2.1 passes", then its prompt.
+fn solve_2_1_under_watch(copy: &Path, lines: &Receiver<String>, seen: &mut String) {
+    write_exercise(
+        copy,
+        "src/step2_bind.rs",
+        "2.1",
+        "socket.bind(&SockAddr::from(addr))",
+    );
+    read_until(lines, "2.1 passes", seen);
+    read_until(lines, "Save a file to grade it again", seen);
+}
+
 /// Replaces the `todo!(...)` of exercise `id` in `file` (a few lines: its message is wrapped)
 /// with `code`, or the line that an earlier call wrote.
 fn write_exercise(copy: &Path, file: &str, id: &str, code: &str) {
@@ -177,27 +190,13 @@ fn a_student_session_check_compile_error_watch_and_ctrl_c() {
     let mut seen = String::new();
     read_until(&lines, "Save a file to grade it again", &mut seen);
     assert!(seen.contains("Next: 2.1"), "{seen}");
-    write_exercise(
-        &copy,
-        "src/step2_bind.rs",
-        "2.1",
-        "socket.bind(&SockAddr::from(addr))",
-    );
-    read_until(&lines, "2.1 passes", &mut seen);
-    read_until(&lines, "Save a file to grade it again", &mut seen);
+    solve_2_1_under_watch(&copy, &lines, &mut seen);
     assert!(seen.contains("Next: 3.1"), "{seen}");
     // Breaking 2.1 again while 3.1 is on screen: watch goes back to 2.1 and shows the error.
     write_exercise(&copy, "src/step2_bind.rs", "2.1", "socket.bind(addr)");
     read_until(&lines, "Exercise 2.1 does not compile:", &mut seen);
     read_until(&lines, "Save a file to grade it again", &mut seen);
-    write_exercise(
-        &copy,
-        "src/step2_bind.rs",
-        "2.1",
-        "socket.bind(&SockAddr::from(addr))",
-    );
-    read_until(&lines, "2.1 passes", &mut seen);
-    read_until(&lines, "Save a file to grade it again", &mut seen);
+    solve_2_1_under_watch(&copy, &lines, &mut seen);
     let mut keys = watch.stdin.take().unwrap();
     writeln!(keys, "h").unwrap();
     read_until(&lines, "Hint:", &mut seen);
